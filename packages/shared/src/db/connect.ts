@@ -3,7 +3,8 @@ import { PostgresJSDialect } from "kysely-postgres-js";
 import postgres from "postgres";
 import type { Database } from "./tables.ts";
 
-export type Sql = postgres.Sql;
+/** Anything queries can run on: the pool or an open transaction. */
+export type Sql = postgres.Sql | postgres.TransactionSql;
 
 export interface DbOptions {
   max?: number;
@@ -12,7 +13,7 @@ export interface DbOptions {
 }
 
 export interface Db {
-  sql: Sql;
+  sql: postgres.Sql;
   kysely: Kysely<Database>;
   close(): Promise<void>;
 }

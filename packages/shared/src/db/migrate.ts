@@ -2,7 +2,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Logger as GraphileLogger, runMigrations as runGraphileWorkerMigrations } from "graphile-worker";
 import type { Logger } from "../logger.ts";
-import type { Sql } from "./connect.ts";
+import type postgres from "postgres";
 
 // graphile-worker logs every migration step at info; our own line per file is enough.
 const silentGraphileLogger = new GraphileLogger(() => () => {});
@@ -15,7 +15,7 @@ const MIGRATION_LOCK_KEY = 7_241_977_001;
  * Applies graphile-worker's schema, then our plain-SQL migrations in file-name order, each in its own
  * transaction. A session advisory lock makes it safe for several services to start at once.
  */
-export async function migrate(sql: Sql, databaseUrl: string, log?: Logger): Promise<string[]> {
+export async function migrate(sql: postgres.Sql, databaseUrl: string, log?: Logger): Promise<string[]> {
   const conn = await sql.reserve();
   try {
     await conn`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;

@@ -9,6 +9,7 @@ export interface JournalTable {
   id: Generated<string>;
   network: string;
   path: string;
+  source: "node" | "backfill";
   received_at: Timestamp;
   byte_size: Numeric;
   sha256: string;

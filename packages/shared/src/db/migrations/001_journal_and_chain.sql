@@ -5,6 +5,8 @@ create table journal (
   id          bigserial primary key,
   network     text        not null,
   path        text        not null,
+  -- 'node' for what the event observer received, 'backfill' for blocks fetched to fill a gap.
+  source      text        not null default 'node' check (source in ('node', 'backfill')),
   received_at timestamptz not null default now(),
   byte_size   bigint      not null,
   sha256      text        not null,

@@ -1,0 +1,74 @@
+#!/usr/bin/env bun
+// `sl`: the Second Layer command line. Run as `bun run sl <command>` (or `bun run replay ...`).
+import { parseArgs } from "node:util";
+import { readEventLog } from "@second-layer/shared/event-log";
+import { replayEventLog } from "./replay.ts";
+
+const USAGE = `Usage: sl <command> [options]
+
+Commands:
+  replay FILE [--to URL]        post a recorded event log to an indexer, in order (default --to http://127.0.0.1:3700)
+  reprocess [--id N] [--all]    re-run journaled bodies that failed (or every body with --all) through today's code
+  export [--from ID] [--out F]  write the journal as an event log (the replay/backfill import format)
+  integrity                     print the integrity report of STACKS_NETWORK as JSON
+`;
+
+const [command, ...rest] = process.argv.slice(2);
+
+async function main(): Promise<number> {
+  switch (command) {
+    case "replay":
+      return await replayCommand(rest);
+    case "reprocess":
+      return await (await import("./reprocess-command.ts")).reprocessCommand(rest);
+    case "export":
+      return await (await import("./export-command.ts")).exportCommand(rest);
+    case "integrity":
+      return await (await import("./integrity-command.ts")).integrityCommand();
+    case undefined:
+    case "help":
+    case "--help":
+      process.stdout.write(USAGE);
+      return command ? 0 : 1;
+    default:
+      process.stderr.write(`Unknown command ${JSON.stringify(command)}.\n\n${USAGE}`);
+      return 1;
+  }
+}
+
+async function replayCommand(args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { to: { type: "string", default: "http://127.0.0.1:3700" }, quiet: { type: "boolean", default: false } },
+  });
+  const file = positionals[0];
+  if (!file) {
+    process.stderr.write("replay: missing FILE (a .tsv event log)\n");
+    return 1;
+  }
+  const rows = readEventLog(file);
+  process.stderr.write(`replaying ${rows.length} rows from ${file} to ${values.to}\n`);
+  const step = Math.max(1, Math.floor(rows.length / 20));
+  const summary = await replayEventLog(rows, {
+    to: values.to,
+    onProgress: (done, total, row) => {
+      if (!values.quiet && (done % step === 0 || done === total)) {
+        process.stderr.write(`  ${done}/${total} (${Math.round((done / total) * 100)}%) last ${row.path} #${row.id}\n`);
+      }
+    },
+  });
+  const seconds = summary.elapsedMs / 1000;
+  process.stdout.write(
+    `${JSON.stringify({ file, ...summary, rowsPerSecond: Math.round(summary.posted / Math.max(seconds, 1e-9)) }, null, 2)}\n`,
+  );
+  return summary.rejected.length > 0 ? 2 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`sl ${command}: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,82 @@
+import type { Db } from "@second-layer/shared/db/connect";
+import type { Logger } from "@second-layer/shared/logger";
+import { Hono } from "hono";
+import { DatabaseUnavailableError, type Ingestor } from "../ingest/ingestor.ts";
+import { integrityReport, lastIndexedBlock } from "../integrity/integrity.ts";
+import { errorBody } from "./errors.ts";
+
+export interface IndexerAppDeps {
+  db: Db;
+  ingestor: Ingestor;
+  network: string;
+  log: Logger;
+  maxBodyBytes: number;
+  startedAt?: number;
+}
+
+/**
+ * The event-observer receiver. Every POST path is accepted and journaled; the node treats anything
+ * but 200 as "retry forever", so only a down database (503) or an oversized body (413) is refused.
+ */
+export function createIndexerApp(deps: IndexerAppDeps): Hono {
+  const { db, ingestor, network, log, maxBodyBytes } = deps;
+  const startedAt = deps.startedAt ?? Date.now();
+  const app = new Hono();
+
+  app.get("/health", async (c) => {
+    try {
+      const [tip, report] = await Promise.all([lastIndexedBlock(db.sql, network), integrityReport(db.sql, network)]);
+      return c.json({
+        status: "ok",
+        network,
+        lastIndexedBlock: tip,
+        lastContiguousBlock: report.lastContiguousBlock,
+        blocksReceivedOutOfOrder: report.blocksReceivedOutOfOrder,
+        integrity: report.status,
+        failedBodies: report.failedBodies.count,
+        reorgs: report.reorgs,
+        uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      });
+    } catch (err) {
+      log.error({ err }, "health check could not reach the database");
+      return c.json({ status: "unavailable", network, ...errorBody("DATABASE_UNAVAILABLE", (err as Error).message) }, 503);
+    }
+  });
+
+  app.get("/health/integrity", async (c) => {
+    try {
+      return c.json(await integrityReport(db.sql, network));
+    } catch (err) {
+      return c.json(errorBody("DATABASE_UNAVAILABLE", (err as Error).message), 503);
+    }
+  });
+
+  app.post("*", async (c) => {
+    const path = c.req.path;
+    const declared = Number(c.req.header("content-length") ?? 0);
+    if (declared > maxBodyBytes) {
+      log.error({ path, bytes: declared, maxBodyBytes }, "body larger than MAX_BODY_BYTES refused");
+      return c.json(errorBody("BODY_TOO_LARGE", `body of ${declared} bytes exceeds MAX_BODY_BYTES=${maxBodyBytes}`), 413);
+    }
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    try {
+      const outcome = await ingestor.ingest(path, body);
+      const fields = { path, journalId: outcome.journalId, bytes: body.byteLength };
+      if (outcome.ok) {
+        log.debug({ ...fields, result: outcome.result }, "ingested");
+        return c.json({ ok: true, journalId: outcome.journalId, result: outcome.result ?? null });
+      }
+      return c.json({ ok: false, journalId: outcome.journalId, ...errorBody(outcome.error.code, outcome.error.message, outcome.error.details) });
+    } catch (err) {
+      if (err instanceof DatabaseUnavailableError) {
+        log.error({ path, err: err.message }, "database unavailable: answered 503 so the node retries");
+        return c.json(errorBody(err.code, err.message), 503);
+      }
+      log.error({ path, err }, "unexpected ingest failure");
+      return c.json(errorBody("INTERNAL", (err as Error).message), 500);
+    }
+  });
+
+  app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`), 404));
+  return app;
+}

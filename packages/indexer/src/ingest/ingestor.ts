@@ -1,0 +1,124 @@
+import { type Db, isTransientDbError, type Sql } from "@second-layer/shared/db/connect";
+import type { Logger } from "@second-layer/shared/logger";
+import { appendJournal, type FailureInfo, readJournal, recordFailure, resolveFailure } from "./journal.ts";
+import { JOURNAL_ONLY_ROUTES, PayloadError, ROUTES, type Route } from "./routes.ts";
+
+export type IngestOutcome =
+  | { ok: true; journalId: string; path: string; result: unknown }
+  | { ok: false; journalId: string; path: string; error: FailureInfo };
+
+/** Postgres is unreachable: nothing was stored, and the sender should retry (HTTP 503). */
+export class DatabaseUnavailableError extends Error {
+  readonly code = "DATABASE_UNAVAILABLE";
+}
+
+const decoder = new TextDecoder("utf-8");
+
+function parseJson(body: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(body));
+  } catch (err) {
+    throw new PayloadError("INVALID_JSON", `body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function failureOf(err: unknown): FailureInfo {
+  if (err instanceof PayloadError) return { code: err.code, message: err.message, details: err.details };
+  const e = err as { code?: string; message?: string; detail?: string };
+  return {
+    code: "PROCESSING_FAILED",
+    message: `could not process the body: ${e.message ?? String(err)}${e.detail ? ` (${e.detail})` : ""}`,
+    details: e.code ? [{ path: "(database)", message: `SQLSTATE ${e.code}` }] : undefined,
+  };
+}
+
+/**
+ * Turns event-observer bodies into rows. Journal first: every body is appended to the journal in the
+ * same transaction as its rows; a body we cannot store is journaled with its error instead, so nothing
+ * the node sent is ever lost, and `reprocess` can re-run it after a fix.
+ */
+export class Ingestor {
+  private readonly warnedPaths = new Set<string>();
+
+  constructor(
+    private readonly db: Db,
+    readonly network: string,
+    private readonly log: Logger,
+  ) {}
+
+  async ingest(path: string, body: Uint8Array, source: "node" | "backfill" = "node"): Promise<IngestOutcome> {
+    const route = ROUTES[path];
+    if (!route && !JOURNAL_ONLY_ROUTES.has(path) && !this.warnedPaths.has(path)) {
+      this.warnedPaths.add(path);
+      this.log.warn({ path }, "POST to an unknown event-observer path: journaled only");
+    }
+    let prepared: unknown;
+    let failure: FailureInfo | null = null;
+    if (route) {
+      try {
+        prepared = route.prepare(parseJson(body));
+      } catch (err) {
+        // prepare is pure: whatever it throws is about this body, never about the database.
+        failure = failureOf(err);
+      }
+    }
+    return await this.guard(async () => {
+      if (!failure) {
+        try {
+          return await this.db.sql.begin(async (tx) => {
+            const journalId = await appendJournal(tx, this.network, path, body, source);
+            const result = route ? await route.store(tx, prepared as never, { network: this.network, journalId, source }) : null;
+            return { ok: true as const, journalId, path, result };
+          });
+        } catch (err) {
+          if (isTransientDbError(err)) throw err;
+          failure = failureOf(err);
+          this.log.error({ path, err }, "storing a body failed; journaling it as a failure");
+        }
+      }
+      const error = failure;
+      const journalId = await this.db.sql.begin(async (tx) => {
+        const id = await appendJournal(tx, this.network, path, body, source);
+        await recordFailure(tx, id, error);
+        return id;
+      });
+      this.log.warn({ path, journalId, code: error.code, error: error.message }, "body journaled with an error");
+      return { ok: false as const, journalId, path, error };
+    });
+  }
+
+  /** Re-runs a journaled body through today's code. The journal itself is never rewritten. */
+  async reprocess(journalId: string): Promise<IngestOutcome> {
+    return await this.guard(async () => {
+      const entry = await readJournal(this.db.sql, journalId);
+      const route: Route<never> | undefined = ROUTES[entry.path];
+      const store = async (sql: Sql, prepared: unknown) =>
+        route ? await route.store(sql, prepared as never, { network: entry.network, journalId, source: entry.source }) : null;
+      try {
+        const prepared = route ? route.prepare(parseJson(entry.body)) : undefined;
+        const result = await this.db.sql.begin(async (tx) => {
+          const r = await store(tx, prepared);
+          await resolveFailure(tx, journalId);
+          return r;
+        });
+        return { ok: true, journalId, path: entry.path, result };
+      } catch (err) {
+        if (isTransientDbError(err)) throw err;
+        const error = failureOf(err);
+        await recordFailure(this.db.sql, journalId, error);
+        return { ok: false, journalId, path: entry.path, error };
+      }
+    });
+  }
+
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isTransientDbError(err)) {
+        throw new DatabaseUnavailableError(`database unavailable: ${(err as Error).message}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,85 @@
+import type { Sql } from "@second-layer/shared/db/connect";
+
+/** Bodies are stored in pieces of this size (see the journal_chunks comment in migration 001). */
+export const JOURNAL_CHUNK_BYTES = 16 * 1024 * 1024;
+
+export interface JournalEntry {
+  id: string;
+  network: string;
+  path: string;
+  source: "node" | "backfill";
+  receivedAt: Date;
+  body: Uint8Array;
+}
+
+export function sha256Hex(body: Uint8Array): string {
+  return new Bun.CryptoHasher("sha256").update(body).digest("hex");
+}
+
+/** Appends one POST body to the journal. Runs inside the caller's transaction. */
+export async function appendJournal(
+  sql: Sql,
+  network: string,
+  path: string,
+  body: Uint8Array,
+  source: "node" | "backfill" = "node",
+): Promise<string> {
+  const chunkCount = Math.max(1, Math.ceil(body.byteLength / JOURNAL_CHUNK_BYTES));
+  const first = Buffer.from(body.buffer, body.byteOffset, Math.min(body.byteLength, JOURNAL_CHUNK_BYTES));
+  const [row] = await sql<{ id: string }[]>`
+    with j as (
+      insert into journal (network, path, source, byte_size, sha256, chunk_count)
+      values (${network}, ${path}, ${source}, ${body.byteLength}, ${sha256Hex(body)}, ${chunkCount})
+      returning id
+    )
+    insert into journal_chunks (journal_id, seq, data) select id, 0, ${first} from j
+    returning journal_id as id`;
+  if (!row) throw new Error("journal insert returned no row");
+  for (let seq = 1; seq < chunkCount; seq++) {
+    const start = seq * JOURNAL_CHUNK_BYTES;
+    const end = Math.min(body.byteLength, start + JOURNAL_CHUNK_BYTES);
+    const piece = Buffer.from(body.buffer, body.byteOffset + start, end - start);
+    await sql`insert into journal_chunks (journal_id, seq, data) values (${row.id}, ${seq}, ${piece})`;
+  }
+  return row.id;
+}
+
+export async function readJournal(sql: Sql, id: string): Promise<JournalEntry> {
+  const [meta] = await sql<
+    { network: string; path: string; source: "node" | "backfill"; received_at: Date; byte_size: string }[]
+  >`select network, path, source, received_at, byte_size from journal where id = ${id}`;
+  if (!meta) throw new Error(`journal entry ${id} not found`);
+  const body = new Uint8Array(Number(meta.byte_size));
+  let offset = 0;
+  // One chunk per query keeps memory at one body plus one chunk, however large the body.
+  const seqs = await sql<{ seq: number }[]>`select seq from journal_chunks where journal_id = ${id} order by seq`;
+  for (const { seq } of seqs) {
+    const [chunk] = await sql<{ data: Buffer }[]>`
+      select data from journal_chunks where journal_id = ${id} and seq = ${seq}`;
+    if (!chunk) throw new Error(`journal entry ${id} is missing chunk ${seq}`);
+    body.set(chunk.data, offset);
+    offset += chunk.data.byteLength;
+  }
+  if (offset !== body.byteLength) throw new Error(`journal entry ${id} has ${offset} of ${body.byteLength} bytes`);
+  return { id, network: meta.network, path: meta.path, source: meta.source, receivedAt: meta.received_at, body };
+}
+
+export interface FailureInfo {
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+export async function recordFailure(sql: Sql, journalId: string, failure: FailureInfo): Promise<void> {
+  const details = failure.details === undefined ? null : JSON.stringify(failure.details);
+  await sql`
+    insert into journal_failures (journal_id, error_code, error, details)
+    values (${journalId}, ${failure.code}, ${failure.message}, ${details}::jsonb)
+    on conflict (journal_id) do update
+      set error_code = excluded.error_code, error = excluded.error, details = excluded.details,
+          failed_at = now(), attempts = journal_failures.attempts + 1, resolved_at = null`;
+}
+
+export async function resolveFailure(sql: Sql, journalId: string): Promise<void> {
+  await sql`update journal_failures set resolved_at = now() where journal_id = ${journalId}`;
+}

@@ -1,0 +1,127 @@
+import type { Sql } from "@second-layer/shared/db/connect";
+import { decodeTransaction } from "@second-layer/shared/stacks/decode-transaction";
+import {
+  describeIssues,
+  dropMempoolTxSchema,
+  newBlockSchema,
+  newBurnBlockSchema,
+  newMempoolTxSchema,
+  newMicroblocksSchema,
+} from "@second-layer/shared/stacks/node-payloads";
+import type { z } from "zod";
+import { blockRows, TransactionDecodeError } from "../store/block-rows.ts";
+import { storeBlock } from "../store/store-block.ts";
+import {
+  dropMempoolTxs,
+  type MempoolTxRow,
+  storeBurnBlock,
+  storeMempoolTxs,
+  storeMicroblocks,
+} from "../store/store-side-tables.ts";
+
+/** A body we refuse to store rows for. It is still journaled, with this error, and answered 200. */
+export class PayloadError extends Error {
+  constructor(
+    readonly code: "INVALID_JSON" | "INVALID_PAYLOAD" | "TX_DECODE_FAILED",
+    message: string,
+    readonly details?: { path: string; message: string }[],
+  ) {
+    super(message);
+  }
+}
+
+export interface StoreContext {
+  network: string;
+  journalId: string | null;
+  source: "node" | "backfill";
+}
+
+/** One event-observer route: `prepare` is pure (parse, validate, decode); `store` writes in the caller's transaction. */
+export interface Route<P = unknown> {
+  prepare(json: unknown): P;
+  store(sql: Sql, prepared: P, ctx: StoreContext): Promise<unknown>;
+}
+
+function validate<S extends z.ZodType>(schema: S, json: unknown, what: string): z.infer<S> {
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const details = describeIssues(parsed.error);
+  const first = details[0];
+  throw new PayloadError(
+    "INVALID_PAYLOAD",
+    `${what} failed validation at ${first?.path}: ${first?.message}${details.length > 1 ? ` (+${details.length - 1} more)` : ""}`,
+    details,
+  );
+}
+
+function decodeOrReject<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof TransactionDecodeError) {
+      throw new PayloadError("TX_DECODE_FAILED", err.message, [{ path: err.path, message: err.message }]);
+    }
+    throw err;
+  }
+}
+
+const newBlock: Route<{ payload: z.infer<typeof newBlockSchema>; rows: ReturnType<typeof blockRows> }> = {
+  prepare(json) {
+    const payload = validate(newBlockSchema, json, "/new_block body");
+    return { payload, rows: decodeOrReject(() => blockRows(payload)) };
+  },
+  store: (sql, { payload, rows }, ctx) => storeBlock(sql, payload, rows, ctx),
+};
+
+const newMicroblocks: Route<{
+  payload: z.infer<typeof newMicroblocksSchema>;
+  rows: ReturnType<typeof blockRows>;
+}> = {
+  prepare(json) {
+    const payload = validate(newMicroblocksSchema, json, "/new_microblocks body");
+    return { payload, rows: decodeOrReject(() => blockRows(payload)) };
+  },
+  store: (sql, { payload, rows }, ctx) => storeMicroblocks(sql, ctx.network, payload, rows, ctx.journalId),
+};
+
+const newBurnBlock: Route<z.infer<typeof newBurnBlockSchema>> = {
+  prepare: (json) => validate(newBurnBlockSchema, json, "/new_burn_block body"),
+  store: (sql, payload, ctx) => storeBurnBlock(sql, ctx.network, payload),
+};
+
+function txidOf(rawTx: string): string {
+  const bytes = Buffer.from(rawTx.slice(2), "hex");
+  return `0x${new Bun.CryptoHasher("sha512-256").update(bytes).digest("hex")}`;
+}
+
+const newMempoolTx: Route<MempoolTxRow[]> = {
+  prepare(json) {
+    const raws = validate(newMempoolTxSchema, json, "/new_mempool_tx body");
+    return raws.map((raw, i) => {
+      try {
+        const d = decodeTransaction(raw);
+        return { txid: txidOf(raw), raw_tx: raw, tx_type: d.txType, sender_address: d.senderAddress, nonce: d.nonce, fee: d.fee };
+      } catch (err) {
+        const message = `${i}: raw transaction does not decode: ${(err as Error).message}`;
+        throw new PayloadError("TX_DECODE_FAILED", message, [{ path: String(i), message }]);
+      }
+    });
+  },
+  store: (sql, rows, ctx) => storeMempoolTxs(sql, ctx.network, rows),
+};
+
+const dropMempoolTx: Route<z.infer<typeof dropMempoolTxSchema>> = {
+  prepare: (json) => validate(dropMempoolTxSchema, json, "/drop_mempool_tx body"),
+  store: (sql, payload, ctx) => dropMempoolTxs(sql, ctx.network, payload),
+};
+
+export const ROUTES: Record<string, Route<never>> = {
+  "/new_block": newBlock as Route<never>,
+  "/new_microblocks": newMicroblocks as Route<never>,
+  "/new_burn_block": newBurnBlock as Route<never>,
+  "/new_mempool_tx": newMempoolTx as Route<never>,
+  "/drop_mempool_tx": dropMempoolTx as Route<never>,
+};
+
+/** Routes the node posts to whose bodies we keep in the journal only (nothing downstream needs them yet). */
+export const JOURNAL_ONLY_ROUTES = new Set(["/attachments/new", "/stackerdb_chunks", "/proposal_response", "/new_pox_set"]);

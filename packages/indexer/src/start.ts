@@ -1,0 +1,53 @@
+import type { Config } from "@second-layer/shared/config";
+import type { Db } from "@second-layer/shared/db/connect";
+import type { Logger } from "@second-layer/shared/logger";
+import { createIndexerApp } from "./http/app.ts";
+import { Ingestor } from "./ingest/ingestor.ts";
+import { describeGaps, integrityReport } from "./integrity/integrity.ts";
+
+export interface RunningIndexer {
+  port: number;
+  url: string;
+  ingestor: Ingestor;
+  stop(): Promise<void>;
+}
+
+export class IntegrityError extends Error {
+  readonly code = "INTEGRITY_CHECK_FAILED";
+}
+
+/** Starts the indexer on an already migrated database. Used by main.ts, `bun run dev` and tests. */
+export async function startIndexer(opts: { config: Config; db: Db; log: Logger }): Promise<RunningIndexer> {
+  const { config, db, log } = opts;
+  const network = config.STACKS_NETWORK;
+  if (config.REQUIRE_INTEGRITY) {
+    const report = await integrityReport(db.sql, network);
+    if (report.gaps.length > 0) {
+      throw new IntegrityError(
+        `REQUIRE_INTEGRITY=true and ${report.totalMissingBlocks} ${network} blocks are missing: heights ${describeGaps(report.gaps)}. ` +
+          "Backfill them (AUTO_BACKFILL=true with AUTO_BACKFILL_SOURCE) or start without REQUIRE_INTEGRITY.",
+      );
+    }
+  }
+  const ingestor = new Ingestor(db, network, log);
+  const app = createIndexerApp({ db, ingestor, network, log, maxBodyBytes: config.MAX_BODY_BYTES });
+  const server = Bun.serve({
+    port: config.PORT ?? 3700,
+    hostname: "0.0.0.0",
+    fetch: app.fetch,
+    // Bun's default cap is 128 MB; genesis alone is ~80 MB and the node may send more.
+    maxRequestBodySize: config.MAX_BODY_BYTES + 1024 * 1024,
+    // A huge block can take longer than Bun's 10 s idle default to store.
+    idleTimeout: 255,
+  });
+  const port = server.port ?? 0;
+  log.info({ port, network }, "indexer listening");
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    ingestor,
+    async stop() {
+      await server.stop();
+    },
+  };
+}

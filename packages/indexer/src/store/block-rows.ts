@@ -1,0 +1,190 @@
+import type { NewBlockPayload, NodeEvent, NodeTransaction } from "@second-layer/shared/stacks/node-payloads";
+import { type DecodedTransaction, decodeTransaction } from "@second-layer/shared/stacks/decode-transaction";
+
+// Pure mapping from a node payload to the rows we store. No I/O here: easy to test, and the same
+// code serves node-pushed, backfilled and reprocessed blocks, so they end up identical.
+
+export interface TransactionRow {
+  txid: string;
+  tx_index: number;
+  tx_type: string;
+  sender_address: string | null;
+  sponsor_address: string | null;
+  sponsored: boolean;
+  nonce: string | null;
+  sponsor_nonce: string | null;
+  fee: string | null;
+  anchor_mode: string | null;
+  post_condition_mode: string | null;
+  contract_id: string | null;
+  function_name: string | null;
+  function_args: unknown;
+  token_transfer_recipient: string | null;
+  token_transfer_amount: string | null;
+  token_transfer_memo: string | null;
+  status: string;
+  raw_result: string | null;
+  vm_error: string | null;
+  execution_cost: unknown;
+  contract_abi: unknown;
+  microblock_hash: string | null;
+  microblock_sequence: number | null;
+  microblock_parent_hash: string | null;
+  burnchain_op: unknown;
+  raw_tx: string;
+}
+
+export interface EventRow {
+  event_index: number;
+  txid: string;
+  committed: boolean;
+  tx_success: boolean;
+  type: string;
+  asset_identifier: string | null;
+  contract_id: string | null;
+  sender: string | null;
+  recipient: string | null;
+  amount: string | null;
+  value_hex: string | null;
+  topic: string | null;
+  memo: string | null;
+  locked_address: string | null;
+  unlock_height: string | null;
+  data: unknown;
+}
+
+/** Burnchain operations (raw_tx 0x00) are not Stacks transactions: nothing to decode. */
+export function isBurnchainOp(tx: Pick<NodeTransaction, "raw_tx" | "burnchain_op">): boolean {
+  return tx.raw_tx === "0x00" || tx.raw_tx === "0x" || (tx.burnchain_op != null && Object.keys(tx.burnchain_op).length > 0);
+}
+
+function burnchainOpRow(op: Record<string, unknown> | null | undefined): Partial<TransactionRow> {
+  const [kind, body] = Object.entries(op ?? {})[0] ?? [];
+  const b = (body ?? {}) as Record<string, unknown>;
+  const addr = (v: unknown) =>
+    typeof v === "object" && v !== null && typeof (v as { address?: unknown }).address === "string"
+      ? (v as { address: string }).address
+      : null;
+  return {
+    tx_type: "burnchain_op",
+    sender_address: addr(b.sender),
+    token_transfer_recipient: kind === "transfer_stx" ? addr(b.recipient) : null,
+    token_transfer_amount: kind === "transfer_stx" && b.transfer_amount != null ? String(b.transfer_amount) : null,
+  };
+}
+
+function decodedRow(d: DecodedTransaction): Partial<TransactionRow> {
+  return {
+    tx_type: d.txType,
+    sender_address: d.senderAddress,
+    sponsor_address: d.sponsorAddress,
+    sponsored: d.sponsored,
+    nonce: d.nonce,
+    sponsor_nonce: d.sponsorNonce,
+    fee: d.fee,
+    anchor_mode: d.anchorMode,
+    post_condition_mode: d.postConditionMode,
+    contract_id: d.contractId,
+    function_name: d.functionName,
+    function_args: d.functionArgs,
+    token_transfer_recipient: d.tokenTransfer?.recipient ?? null,
+    token_transfer_amount: d.tokenTransfer?.amount ?? null,
+    token_transfer_memo: d.tokenTransfer?.memo ?? null,
+  };
+}
+
+export class TransactionDecodeError extends Error {
+  readonly code = "TX_DECODE_FAILED";
+  constructor(
+    readonly path: string,
+    readonly txid: string,
+    cause: unknown,
+  ) {
+    super(`${path}: raw_tx of ${txid} does not decode: ${(cause as Error)?.message ?? cause}`);
+  }
+}
+
+export function transactionRow(tx: NodeTransaction, fieldPath: string): TransactionRow {
+  let specific: Partial<TransactionRow>;
+  if (isBurnchainOp(tx)) {
+    specific = burnchainOpRow(tx.burnchain_op);
+  } else {
+    try {
+      specific = decodedRow(decodeTransaction(tx.raw_tx));
+    } catch (err) {
+      throw new TransactionDecodeError(`${fieldPath}.raw_tx`, tx.txid, err);
+    }
+  }
+  return {
+    txid: tx.txid,
+    tx_index: tx.tx_index,
+    tx_type: "unknown",
+    sender_address: null,
+    sponsor_address: null,
+    sponsored: false,
+    nonce: null,
+    sponsor_nonce: null,
+    fee: null,
+    anchor_mode: null,
+    post_condition_mode: null,
+    contract_id: null,
+    function_name: null,
+    function_args: null,
+    token_transfer_recipient: null,
+    token_transfer_amount: null,
+    token_transfer_memo: null,
+    ...specific,
+    status: tx.status,
+    raw_result: tx.raw_result ?? null,
+    vm_error: tx.vm_error ?? null,
+    execution_cost: tx.execution_cost ?? null,
+    contract_abi: tx.contract_abi ?? tx.contract_interface ?? null,
+    microblock_hash: tx.microblock_hash ?? null,
+    microblock_sequence: tx.microblock_sequence ?? null,
+    microblock_parent_hash: tx.microblock_parent_hash ?? null,
+    burnchain_op: tx.burnchain_op ?? null,
+    raw_tx: tx.raw_tx,
+  };
+}
+
+function str(v: unknown): string | null {
+  return v === undefined || v === null ? null : String(v);
+}
+
+export function eventRow(ev: NodeEvent, txSuccess: boolean): EventRow {
+  const body = (ev as unknown as Record<string, Record<string, unknown>>)[ev.type] ?? {};
+  // The node also sends a serde rendering of Clarity values (`value`); raw_value is the exact
+  // encoding and decodes back to it, so only the raw form is kept.
+  const { value: _serde, ...data } = body;
+  const amount = body.amount ?? body.locked_amount;
+  return {
+    event_index: ev.event_index,
+    txid: ev.txid,
+    committed: ev.committed,
+    tx_success: txSuccess,
+    type: ev.type,
+    asset_identifier: str(body.asset_identifier),
+    contract_id: str(body.contract_identifier),
+    sender: str(body.sender),
+    recipient: str(body.recipient),
+    amount: str(amount),
+    value_hex: str(body.raw_value),
+    topic: str(body.topic),
+    memo: str(body.memo),
+    locked_address: str(body.locked_address),
+    unlock_height: str(body.unlock_height),
+    data: body.raw_value === undefined ? body : data,
+  };
+}
+
+export interface BlockRows {
+  transactions: TransactionRow[];
+  events: EventRow[];
+}
+
+export function blockRows(block: Pick<NewBlockPayload, "transactions" | "events">): BlockRows {
+  const transactions = block.transactions.map((tx, i) => transactionRow(tx, `transactions.${i}`));
+  const success = new Map(transactions.map((t) => [t.txid, t.status === "success"]));
+  const events = block.events.map((ev) => eventRow(ev, success.get(ev.txid) ?? false));
+  return { transactions, events };
+}

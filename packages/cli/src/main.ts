@@ -2,7 +2,7 @@
 // `sl`: the Second Layer command line. Run as `bun run sl <command>` (or `bun run replay ...`).
 import { parseArgs } from "node:util";
 import { readEventLog } from "@second-layer/shared/event-log";
-import { replayEventLog } from "./replay.ts";
+import { replayEventLog } from "@second-layer/shared/replay-event-log";
 
 const USAGE = `Usage: sl <command> [options]
 

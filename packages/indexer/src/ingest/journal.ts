@@ -74,7 +74,7 @@ export async function recordFailure(sql: Sql, journalId: string, failure: Failur
   const details = failure.details === undefined ? null : JSON.stringify(failure.details);
   await sql`
     insert into journal_failures (journal_id, error_code, error, details)
-    values (${journalId}, ${failure.code}, ${failure.message}, ${details}::jsonb)
+    values (${journalId}, ${failure.code}, ${failure.message}, ${details}::text::jsonb)
     on conflict (journal_id) do update
       set error_code = excluded.error_code, error = excluded.error, details = excluded.details,
           failed_at = now(), attempts = journal_failures.attempts + 1, resolved_at = null`;

@@ -95,7 +95,7 @@ export async function storeBlock(
 
   // The transactional outbox: the job and the notification exist iff this transaction commits.
   const job = { network, indexBlockHash: hash, height, canonical: choice.canonical, reorgId: reorg?.id ?? null };
-  await sql`select graphile_worker.add_job('block', ${JSON.stringify(job)}::json)`;
+  await sql`select graphile_worker.add_job('block', ${JSON.stringify(job)}::text::json)`;
   const note = reorg ? { event: "reorg", ...job, depth: reorg.depth, orphaned: reorg.orphaned.length } : { event: "block", ...job };
   await sql`select pg_notify(${CHAIN_CHANNEL}, ${JSON.stringify(note)})`;
 
@@ -125,9 +125,9 @@ async function insertBlockRow(
       ${b.parent_block_hash}, ${b.parent_microblock ?? null}, ${b.parent_microblock_sequence ?? null},
       ${b.burn_block_hash}, ${b.burn_block_height}, ${b.burn_block_time}, ${b.block_time ?? null},
       ${b.tenure_height ?? null}, ${b.consensus_hash ?? null}, ${b.miner_txid ?? null}, ${b.signer_bitvec ?? null},
-      ${jsonOrNull(b.signer_signature)}::jsonb, ${b.signer_signature_hash ?? null}, ${b.miner_signature ?? null},
-      ${b.cycle_number ?? null}, ${jsonOrNull(b.reward_set)}::jsonb, ${jsonOrNull(b.matured_miner_rewards)}::jsonb,
-      ${jsonOrNull(b.anchored_cost)}::jsonb, ${jsonOrNull(b.confirmed_microblocks_cost)}::jsonb,
+      ${jsonOrNull(b.signer_signature)}::text::jsonb, ${b.signer_signature_hash ?? null}, ${b.miner_signature ?? null},
+      ${b.cycle_number ?? null}, ${jsonOrNull(b.reward_set)}::text::jsonb, ${jsonOrNull(b.matured_miner_rewards)}::text::jsonb,
+      ${jsonOrNull(b.anchored_cost)}::text::jsonb, ${jsonOrNull(b.confirmed_microblocks_cost)}::text::jsonb,
       ${rows.transactions.length}, ${rows.events.length}, ${canonical}, ${opts.source}, ${opts.journalId}
     )`;
 }
@@ -155,7 +155,7 @@ async function insertTransactions(
       r.post_condition_mode, r.contract_id, r.function_name, r.function_args, r.token_transfer_recipient,
       r.token_transfer_amount, r.token_transfer_memo, r.status, r.raw_result, r.vm_error, r.execution_cost,
       r.contract_abi, r.microblock_hash, r.microblock_sequence, r.microblock_parent_hash, r.burnchain_op, r.raw_tx
-    from json_to_recordset(${toPostgresJson(rows.transactions)}::json) as r(
+    from json_to_recordset(${toPostgresJson(rows.transactions)}::text::json) as r(
       txid text, tx_index integer, tx_type text, sender_address text, sponsor_address text, sponsored boolean,
       nonce numeric, sponsor_nonce numeric, fee numeric, anchor_mode text, post_condition_mode text,
       contract_id text, function_name text, function_args jsonb, token_transfer_recipient text,
@@ -182,7 +182,7 @@ async function insertEvents(
     select ${network}, ${b.index_block_hash}, ${b.block_height}, ${canonical}, r.event_index, r.txid,
       r.committed, r.tx_success, r.type, r.asset_identifier, r.contract_id, r.sender, r.recipient, r.amount,
       r.value_hex, r.topic, r.memo, r.locked_address, r.unlock_height, r.data
-    from json_to_recordset(${toPostgresJson(rows.events)}::json) as r(
+    from json_to_recordset(${toPostgresJson(rows.events)}::text::json) as r(
       event_index integer, txid text, committed boolean, tx_success boolean, type text, asset_identifier text,
       contract_id text, sender text, recipient text, amount numeric, value_hex text, topic text, memo text,
       locked_address text, unlock_height numeric, data jsonb

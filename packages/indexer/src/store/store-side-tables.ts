@@ -41,8 +41,8 @@ export async function storeMicroblocks(
         transactions, events, journal_id)
       values (${network}, ${hash}, ${mb.seq}, ${mb.parent}, ${payload.parent_index_block_hash},
         ${payload.burn_block_hash ?? null}, ${payload.burn_block_height ?? null},
-        ${payload.burn_block_timestamp ?? null}, ${mb.txs.length}, ${toPostgresJson(mb.txs)}::jsonb,
-        ${toPostgresJson(events)}::jsonb, ${journalId})
+        ${payload.burn_block_timestamp ?? null}, ${mb.txs.length}, ${toPostgresJson(mb.txs)}::text::jsonb,
+        ${toPostgresJson(events)}::text::jsonb, ${journalId})
       on conflict (network, microblock_hash) do nothing`;
   }
   return { microblocks: byHash.size };
@@ -54,7 +54,7 @@ export async function storeBurnBlock(sql: Sql, network: string, p: NewBurnBlockP
       consensus_hash, burn_amount, reward_recipients, reward_slot_holders)
     values (${network}, ${p.burn_block_hash}, ${p.burn_block_height}, ${p.parent_burn_block_hash ?? null},
       ${p.consensus_hash ?? null}, ${p.burn_amount == null ? null : String(p.burn_amount)},
-      ${toPostgresJson(p.reward_recipients)}::jsonb, ${toPostgresJson(p.reward_slot_holders)}::jsonb)
+      ${toPostgresJson(p.reward_recipients)}::text::jsonb, ${toPostgresJson(p.reward_slot_holders)}::text::jsonb)
     on conflict (network, burn_block_hash) do nothing`;
 }
 
@@ -72,7 +72,7 @@ export async function storeMempoolTxs(sql: Sql, network: string, txs: MempoolTxR
   await sql`
     insert into mempool_txs (network, txid, raw_tx, tx_type, sender_address, nonce, fee)
     select ${network}, r.txid, r.raw_tx, r.tx_type, r.sender_address, r.nonce, r.fee
-    from json_to_recordset(${toPostgresJson(txs)}::json)
+    from json_to_recordset(${toPostgresJson(txs)}::text::json)
       as r(txid text, raw_tx text, tx_type text, sender_address text, nonce numeric, fee numeric)
     on conflict (network, txid) do nothing`;
 }

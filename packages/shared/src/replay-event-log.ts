@@ -1,4 +1,4 @@
-import type { EventLogRow } from "@second-layer/shared/event-log";
+import type { EventLogRow } from "./event-log.ts";
 
 export interface ReplayOptions {
   to: string;

@@ -5,6 +5,7 @@ import { afterAll } from "bun:test";
 import { connect } from "@second-layer/shared/db/connect";
 import { removeLocalPostgres, startLocalPostgres } from "@second-layer/shared/db/local-postgres";
 import { migrate } from "@second-layer/shared/db/migrate";
+import { runCleanup } from "./support/cleanup.ts";
 
 const TEMPLATE = `sl_template_${process.pid}`;
 
@@ -33,7 +34,8 @@ export function withDatabase(url: string, db: string): string {
   return u.toString();
 }
 
-afterAll(() => {
+afterAll(async () => {
+  await runCleanup();
   if (local) removeLocalPostgres(local);
 });
 process.on("exit", () => {

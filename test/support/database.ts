@@ -1,5 +1,5 @@
-import { afterAll } from "bun:test";
 import { connect, type Db } from "@second-layer/shared/db/connect";
+import { onCleanup } from "./cleanup.ts";
 
 export interface TestDatabase extends Db {
   url: string;
@@ -8,7 +8,7 @@ export interface TestDatabase extends Db {
 
 let counter = 0;
 
-/** A fresh database cloned from the migrated template; dropped when the test file ends. */
+/** A fresh database cloned from the migrated template; dropped after the run. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = process.env.SL_TEST_ADMIN_URL;
   const template = process.env.SL_TEST_TEMPLATE_DB;
@@ -21,7 +21,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   u.pathname = `/${name}`;
   const url = u.toString();
   const db = connect(url);
-  afterAll(async () => {
+  onCleanup(async () => {
     await db.close();
     const a = connect(adminUrl, { max: 1 });
     await a.sql.unsafe(`drop database if exists ${name} with (force)`);

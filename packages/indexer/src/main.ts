@@ -1,24 +1,31 @@
-import { loadConfig } from "@second-layer/shared/config";
+import { ConfigError, loadConfig } from "@second-layer/shared/config";
 import { connect } from "@second-layer/shared/db/connect";
 import { migrate } from "@second-layer/shared/db/migrate";
 import { createLogger } from "@second-layer/shared/logger";
-import { startIndexer } from "./start.ts";
+import { IntegrityError, startIndexer } from "./start.ts";
 
-const config = loadConfig();
-const log = createLogger("indexer", config.LOG_LEVEL);
-if (!config.DATABASE_URL) {
-  log.fatal("DATABASE_URL is required (bun run dev starts a local Postgres and sets it for you)");
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger("indexer", config.LOG_LEVEL);
+  if (!config.DATABASE_URL) {
+    throw new ConfigError("DATABASE_URL is required (`bun run dev` starts a local Postgres and sets it for you)");
+  }
+  const db = connect(config.DATABASE_URL);
+  await migrate(db.sql, config.DATABASE_URL, log);
+  const indexer = await startIndexer({ config, db, log });
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, async () => {
+      log.info({ signal }, "shutting down");
+      await indexer.stop();
+      await db.close();
+      process.exit(0);
+    });
+  }
+}
+
+main().catch((err) => {
+  // Operator-facing start-up failures get their message alone; anything else keeps its stack.
+  const known = err instanceof ConfigError || err instanceof IntegrityError;
+  process.stderr.write(`indexer failed to start: ${known ? err.message : (err?.stack ?? err)}\n`);
   process.exit(1);
-}
-const db = connect(config.DATABASE_URL);
-await migrate(db.sql, config.DATABASE_URL, log);
-const indexer = await startIndexer({ config, db, log });
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, async () => {
-    log.info({ signal }, "shutting down");
-    await indexer.stop();
-    await db.close();
-    process.exit(0);
-  });
-}
+});

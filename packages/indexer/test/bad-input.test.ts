@@ -1,0 +1,123 @@
+import { beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import type { RunningIndexer } from "@second-layer/indexer/start";
+import { createTestDatabase, type TestDatabase } from "../../../test/support/database.ts";
+import { postJson, startTestIndexer } from "../../../test/support/indexer.ts";
+import { hashOf, syntheticBlock } from "../../../test/support/synthetic-blocks.ts";
+
+let db: TestDatabase;
+let indexer: RunningIndexer;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  indexer = await startTestIndexer(db);
+});
+
+async function integrity() {
+  return await (await fetch(`${indexer.url}/health/integrity`)).json();
+}
+
+describe("bad input is journaled with a clear error and answered 200", () => {
+  test("malformed JSON", async () => {
+    const res = await postJson(`${indexer.url}/new_block`, '{"block_height": 1,');
+    expect(res.status).toBe(200);
+    expect(res.json.ok).toBe(false);
+    expect(res.json.error.code).toBe("INVALID_JSON");
+    const [row] = await db.sql`select j.path, j.byte_size::int, f.error_code from journal j join journal_failures f on f.journal_id = j.id where j.id = ${res.json.journalId}`;
+    expect(row).toEqual({ path: "/new_block", byte_size: 19, error_code: "INVALID_JSON" });
+  });
+
+  test("wrong types name the field path", async () => {
+    const block = syntheticBlock("x1", 1, "g");
+    const bad = { ...block, block_height: "one", transactions: [{ txid: "nope" }] };
+    const res = await postJson(`${indexer.url}/new_block`, bad);
+    expect(res.status).toBe(200);
+    expect(res.json.error.code).toBe("INVALID_PAYLOAD");
+    const paths = res.json.error.details.map((d: any) => d.path);
+    expect(paths).toContain("block_height");
+    expect(paths).toContain("transactions.0.txid");
+    expect(res.json.error.message).toContain("block_height");
+    const [stored] = await db.sql`select count(*)::int as n from blocks`;
+    expect(stored?.n).toBe(0);
+  });
+
+  test("a raw_tx that does not decode points at the transaction", async () => {
+    const block = syntheticBlock("x2", 1, "g", {
+      transactions: [{ txid: hashOf("tx"), tx_index: 0, status: "success", raw_tx: "0x0102", raw_result: "0x03" }],
+    });
+    const res = await postJson(`${indexer.url}/new_block`, block);
+    expect(res.json.error.code).toBe("TX_DECODE_FAILED");
+    expect(res.json.error.details[0].path).toBe("transactions.0.raw_tx");
+  });
+
+  test("an unknown path is journaled and answered 200", async () => {
+    const res = await postJson(`${indexer.url}/some_future_event`, { hello: "node" });
+    expect(res.status).toBe(200);
+    expect(res.json.ok).toBe(true);
+    const [row] = await db.sql`select path from journal where id = ${res.json.journalId}`;
+    expect(row?.path).toBe("/some_future_event");
+  });
+
+  test("a 100 MB body is accepted, journaled in chunks and byte-exact", async () => {
+    const size = 100 * 1024 * 1024;
+    const body = new Uint8Array(size);
+    for (let i = 0; i < size; i += 4096) body[i] = (i / 4096) % 251;
+    const res = await fetch(`${indexer.url}/attachments/new`, { method: "POST", body });
+    expect(res.status).toBe(200);
+    const json = (await res.json()) as any;
+    const [row] = await db.sql`
+      select byte_size::bigint::text as size, chunk_count, sha256,
+        (select sum(length(data))::bigint::text from journal_chunks where journal_id = ${json.journalId}) as stored
+      from journal where id = ${json.journalId}`;
+    expect(row?.size).toBe(String(size));
+    expect(row?.stored).toBe(String(size));
+    expect(row?.chunk_count).toBe(7);
+    expect(row?.sha256).toBe(new Bun.CryptoHasher("sha256").update(body).digest("hex"));
+  });
+
+  test("failed bodies are counted and listed by /health/integrity", async () => {
+    const report = await integrity();
+    expect(report.failedBodies.count).toBe(3);
+    expect(report.failedBodies.recent.map((f: any) => f.code).sort()).toEqual(["INVALID_JSON", "INVALID_PAYLOAD", "TX_DECODE_FAILED"]);
+    expect(report.status).toBe("failed_bodies");
+  });
+});
+
+describe("reprocess", () => {
+  test("re-runs a body that failed to store once the cause is fixed, without rewriting the journal", async () => {
+    // Simulate a storage bug: a trigger that rejects one block (a data error, not an outage).
+    await db.sql.unsafe(`
+      create function reject_block() returns trigger language plpgsql as $$
+      begin
+        if new.block_height = 7 then raise exception 'simulated bug' using errcode = '22023'; end if;
+        return new;
+      end $$;
+      create trigger reject_block before insert on blocks for each row execute function reject_block();`);
+    const res = await postJson(`${indexer.url}/new_block`, syntheticBlock("r7", 7, "r6"));
+    expect(res.status).toBe(200);
+    expect(res.json.ok).toBe(false);
+    expect(res.json.error.code).toBe("PROCESSING_FAILED");
+    expect(res.json.error.message).toContain("simulated bug");
+    const [journalCountBefore] = await db.sql`select count(*)::int as n from journal`;
+
+    await db.sql.unsafe("drop trigger reject_block on blocks; drop function reject_block();");
+    const cli = spawnSync("bun", [join(import.meta.dir, "../../cli/src/main.ts"), "reprocess"], {
+      env: { ...process.env, DATABASE_URL: db.url, STACKS_NETWORK: "mainnet", LOG_LEVEL: "silent" },
+      encoding: "utf8",
+    });
+    // The three bodies that are genuinely bad fail again; the block now stores.
+    expect(cli.stderr).toContain(`ok     #${res.json.journalId} /new_block`);
+    expect(JSON.parse(cli.stdout.trim())).toEqual({ total: 4, succeeded: 1, failed: 3 });
+    expect(cli.status).toBe(2);
+
+    const [block] = await db.sql`select canonical, journal_id from blocks where index_block_hash = ${hashOf("r7")}`;
+    expect(block).toEqual({ canonical: true, journal_id: res.json.journalId });
+    const [failure] = await db.sql`select resolved_at is not null as resolved from journal_failures where journal_id = ${res.json.journalId}`;
+    expect(failure?.resolved).toBe(true);
+    const [journalCountAfter] = await db.sql`select count(*)::int as n from journal`;
+    expect(journalCountAfter?.n).toBe(journalCountBefore?.n);
+    const [attempts] = await db.sql`select max(attempts)::int as n from journal_failures where resolved_at is null`;
+    expect(attempts?.n).toBe(2);
+  });
+});

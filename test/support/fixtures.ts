@@ -11,7 +11,9 @@ export const FIXTURES_DIR = join(import.meta.dir, "../../../shared/fixtures/stac
 export function fixture(name: string): EventLogRow[] {
   const file = join(FIXTURES_DIR, name);
   if (!existsSync(file)) {
-    throw new Error(`fixture ${file} not found: tests need ../shared beside the checkout (CI=${process.env.CI ?? "unset"})`);
+    throw new Error(
+      `fixture ${file} not found: tests need ../shared beside the checkout (CI=${process.env.CI ?? "unset"})`,
+    );
   }
   return readEventLog(file);
 }

@@ -6,7 +6,12 @@ export function hashOf(label: string): string {
 }
 
 /** A minimal but schema-valid `/new_block` body with no transactions. */
-export function syntheticBlock(label: string, height: number, parentLabel: string, extra: Record<string, unknown> = {}) {
+export function syntheticBlock(
+  label: string,
+  height: number,
+  parentLabel: string,
+  extra: Record<string, unknown> = {},
+) {
   return {
     block_hash: hashOf(`block-${label}`),
     block_height: height,

@@ -1,7 +1,7 @@
 import { createWriteStream } from "node:fs";
 import { parseArgs } from "node:util";
-import { formatEventLogRow } from "@second-layer/shared/event-log";
 import { exportJournal } from "@second-layer/indexer/ingest/journal-export";
+import { formatEventLogRow } from "@second-layer/shared/event-log";
 import { openDatabase } from "./cli-db.ts";
 
 export async function exportCommand(args: string[]): Promise<number> {
@@ -13,7 +13,10 @@ export async function exportCommand(args: string[]): Promise<number> {
   const out: NodeJS.WritableStream = values.out ? createWriteStream(values.out) : process.stdout;
   let rows = 0;
   try {
-    for await (const row of exportJournal(db.sql, config.STACKS_NETWORK, { fromId: values.from, paths: values.path })) {
+    for await (const row of exportJournal(db.sql, config.STACKS_NETWORK, {
+      fromId: values.from,
+      paths: values.path,
+    })) {
       if (!out.write(`${formatEventLogRow(row)}\n`)) await new Promise<void>((r) => out.once("drain", () => r()));
       rows++;
     }

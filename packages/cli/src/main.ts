@@ -40,7 +40,10 @@ async function replayCommand(args: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args,
     allowPositionals: true,
-    options: { to: { type: "string", default: "http://127.0.0.1:3700" }, quiet: { type: "boolean", default: false } },
+    options: {
+      to: { type: "string", default: "http://127.0.0.1:3700" },
+      quiet: { type: "boolean", default: false },
+    },
   });
   const file = positionals[0];
   if (!file) {

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import type { RunningIndexer } from "@second-layer/indexer/start";
 import { createTestDatabase, type TestDatabase } from "../../../test/support/database.ts";
-import { postJson, startTestIndexer } from "../../../test/support/indexer.ts";
+import { getJson, postJson, startTestIndexer } from "../../../test/support/indexer.ts";
 import { hashOf, syntheticBlock } from "../../../test/support/synthetic-blocks.ts";
 
 let db: TestDatabase;
@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 
 async function integrity() {
-  return await (await fetch(`${indexer.url}/health/integrity`)).json();
+  return await getJson(`${indexer.url}/health/integrity`);
 }
 
 describe("bad input is journaled with a clear error and answered 200", () => {
@@ -24,7 +24,8 @@ describe("bad input is journaled with a clear error and answered 200", () => {
     expect(res.status).toBe(200);
     expect(res.json.ok).toBe(false);
     expect(res.json.error.code).toBe("INVALID_JSON");
-    const [row] = await db.sql`select j.path, j.byte_size::int, f.error_code from journal j join journal_failures f on f.journal_id = j.id where j.id = ${res.json.journalId}`;
+    const [row] =
+      await db.sql`select j.path, j.byte_size::int, f.error_code from journal j join journal_failures f on f.journal_id = j.id where j.id = ${res.json.journalId}`;
     expect(row).toEqual({ path: "/new_block", byte_size: 19, error_code: "INVALID_JSON" });
   });
 
@@ -79,7 +80,11 @@ describe("bad input is journaled with a clear error and answered 200", () => {
   test("failed bodies are counted and listed by /health/integrity", async () => {
     const report = await integrity();
     expect(report.failedBodies.count).toBe(3);
-    expect(report.failedBodies.recent.map((f: any) => f.code).sort()).toEqual(["INVALID_JSON", "INVALID_PAYLOAD", "TX_DECODE_FAILED"]);
+    expect(report.failedBodies.recent.map((f: any) => f.code).sort()).toEqual([
+      "INVALID_JSON",
+      "INVALID_PAYLOAD",
+      "TX_DECODE_FAILED",
+    ]);
     expect(report.status).toBe("failed_bodies");
   });
 });
@@ -113,7 +118,8 @@ describe("reprocess", () => {
 
     const [block] = await db.sql`select canonical, journal_id from blocks where index_block_hash = ${hashOf("r7")}`;
     expect(block).toEqual({ canonical: true, journal_id: res.json.journalId });
-    const [failure] = await db.sql`select resolved_at is not null as resolved from journal_failures where journal_id = ${res.json.journalId}`;
+    const [failure] =
+      await db.sql`select resolved_at is not null as resolved from journal_failures where journal_id = ${res.json.journalId}`;
     expect(failure?.resolved).toBe(true);
     const [journalCountAfter] = await db.sql`select count(*)::int as n from journal`;
     expect(journalCountAfter?.n).toBe(journalCountBefore?.n);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { newBlockSchema } from "@second-layer/shared/stacks/node-payloads";
-import { blockRows, eventRow, isBurnchainOp } from "../src/store/block-rows.ts";
 import { hashOf, syntheticBlock } from "../../../test/support/synthetic-blocks.ts";
+import { blockRows, eventRow, isBurnchainOp } from "../src/store/block-rows.ts";
 
 describe("blockRows", () => {
   test("a burnchain operation (raw_tx 0x00) is stored with its op, without decoding", () => {
@@ -11,15 +11,32 @@ describe("blockRows", () => {
         burn_header_hash: "aa".repeat(32),
         burn_txid: "bb".repeat(32),
         memo: "",
-        recipient: { address: "SP3FGQ8Z7JY9BWYZ5WM53E0M9NK7WHJF0691NZ159", address_hash_bytes: "0x00", address_version: 22 },
-        sender: { address: "SP2C2YFP12AJZB4MABJBAJ55XECVS7E4PMMZ89YZR", address_hash_bytes: "0x00", address_version: 22 },
+        recipient: {
+          address: "SP3FGQ8Z7JY9BWYZ5WM53E0M9NK7WHJF0691NZ159",
+          address_hash_bytes: "0x00",
+          address_version: 22,
+        },
+        sender: {
+          address: "SP2C2YFP12AJZB4MABJBAJ55XECVS7E4PMMZ89YZR",
+          address_hash_bytes: "0x00",
+          address_version: 22,
+        },
         transfer_amount: 5000000,
         vtxindex: 3,
       },
     };
     const payload = newBlockSchema.parse(
       syntheticBlock("op", 1, "g", {
-        transactions: [{ txid: hashOf("op-tx"), tx_index: 0, status: "success", raw_tx: "0x00", raw_result: "0x0703", burnchain_op: op }],
+        transactions: [
+          {
+            txid: hashOf("op-tx"),
+            tx_index: 0,
+            status: "success",
+            raw_tx: "0x00",
+            raw_result: "0x0703",
+            burnchain_op: op,
+          },
+        ],
       }),
     );
     const tx = payload.transactions[0];
@@ -62,7 +79,13 @@ describe("blockRows", () => {
     });
     expect(row.data).not.toHaveProperty("value");
     const big = eventRow(
-      { txid: hashOf("t"), event_index: 0, committed: true, type: "stx_mint_event", stx_mint_event: { recipient: "SPA", amount: "340282366920938463463374607431768211455" } } as never,
+      {
+        txid: hashOf("t"),
+        event_index: 0,
+        committed: true,
+        type: "stx_mint_event",
+        stx_mint_event: { recipient: "SPA", amount: "340282366920938463463374607431768211455" },
+      } as never,
       true,
     );
     expect(big.amount).toBe("340282366920938463463374607431768211455");

@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { startIndexer } from "@second-layer/indexer/start";
 import { loadConfig } from "@second-layer/shared/config";
 import { connect } from "@second-layer/shared/db/connect";
 import { freePort, removeLocalPostgres, startLocalPostgres } from "@second-layer/shared/db/local-postgres";
 import { migrate } from "@second-layer/shared/db/migrate";
 import { createLogger } from "@second-layer/shared/logger";
-import { startIndexer } from "@second-layer/indexer/start";
 import { onCleanup } from "../../../test/support/cleanup.ts";
 import { createTestDatabase } from "../../../test/support/database.ts";
 import { blocksOf, fixture } from "../../../test/support/fixtures.ts";
@@ -24,7 +24,13 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined | nul
 
 function spawnIndexer(databaseUrl: string, port: number) {
   const proc = Bun.spawn(["bun", MAIN], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), STACKS_NETWORK: "mainnet", LOG_LEVEL: "warn" },
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      STACKS_NETWORK: "mainnet",
+      LOG_LEVEL: "warn",
+    },
     stdout: "ignore",
     stderr: "ignore",
   });
@@ -49,7 +55,8 @@ describe("crash safety", () => {
 
     const pending = fetch(`${url}/new_block`, { method: "POST", body: JSON.stringify(block) }).catch((e) => e);
     await waitFor("block transaction in flight", async () => {
-      const [row] = await db.sql`select 1 from pg_stat_activity where wait_event = 'PgSleep' and datname = current_database()`;
+      const [row] =
+        await db.sql`select 1 from pg_stat_activity where wait_event = 'PgSleep' and datname = current_database()`;
       return row;
     });
     first.kill("SIGKILL");
@@ -57,7 +64,8 @@ describe("crash safety", () => {
     expect(await pending).toBeInstanceOf(Error);
     // Postgres rolls the transaction back once the dead client's backend notices.
     await waitFor("aborted transaction gone", async () => {
-      const rows = await db.sql`select 1 from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`;
+      const rows =
+        await db.sql`select 1 from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`;
       return rows.length === 0;
     });
     const [partial] = await db.sql`
@@ -85,7 +93,12 @@ describe("crash safety", () => {
     const admin = connect(pg.url, { max: 1 });
     await migrate(admin.sql, pg.url);
     await admin.close();
-    const config = loadConfig({ DATABASE_URL: pg.url, PORT: "0", STACKS_NETWORK: "mainnet", LOG_LEVEL: "silent" });
+    const config = loadConfig({
+      DATABASE_URL: pg.url,
+      PORT: "0",
+      STACKS_NETWORK: "mainnet",
+      LOG_LEVEL: "silent",
+    });
     const db = connect(pg.url, { connectTimeout: 2 });
     onCleanup(() => db.close());
     const indexer = await startIndexer({ config, db, log: createLogger("faults", "silent") });

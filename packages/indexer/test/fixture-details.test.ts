@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { decodeClarityHex } from "@second-layer/shared/stacks/clarity";
 import { replayEventLog } from "@second-layer/shared/replay-event-log";
+import { decodeClarityHex } from "@second-layer/shared/stacks/clarity";
 import { createTestDatabase } from "../../../test/support/database.ts";
 import { blocksOf, fixture } from "../../../test/support/fixtures.ts";
 import { startTestIndexer } from "../../../test/support/indexer.ts";
@@ -25,12 +25,22 @@ describe("mainnet-reorg-scenario2", () => {
              (select count(*)::int from transactions where index_block_hash = ${firstH2.index_block_hash}) as txs,
              (select count(*)::int from events where index_block_hash = ${firstH2.index_block_hash} and canonical) as canon_events,
              (select count(*)::int from events where index_block_hash = ${firstH2.index_block_hash}) as events`;
-    expect(orphanRows).toEqual({ canon_txs: 0, txs: firstH2.transactions.length, canon_events: 0, events: firstH2.events.length });
+    expect(orphanRows).toEqual({
+      canon_txs: 0,
+      txs: firstH2.transactions.length,
+      canon_events: 0,
+      events: firstH2.events.length,
+    });
     const [reorg] = await db.sql`select * from reorgs`;
-    expect(reorg).toMatchObject({ depth: 1, orphaned_blocks: [firstH2.index_block_hash], fork_point_height: 1 });
+    expect(reorg).toMatchObject({
+      depth: 1,
+      orphaned_blocks: [firstH2.index_block_hash],
+      fork_point_height: 1,
+    });
 
     // The microblock stream after h1 was confirmed by both h2s; only the winner's copies are canonical.
-    const microblocks = await db.sql`select microblock_hash, microblock_sequence from microblocks order by microblock_sequence`;
+    const microblocks =
+      await db.sql`select microblock_hash, microblock_sequence from microblocks order by microblock_sequence`;
     const mbPayload = JSON.parse(rows.find((r) => r.path === "/new_microblocks")!.payload);
     expect(microblocks.map((m: any) => m.microblock_hash)).toEqual([
       ...new Set(mbPayload.transactions.map((t: any) => t.microblock_hash)),
@@ -66,7 +76,8 @@ describe("poisonmicroblock", () => {
     const [sum] = await db.sql`select sum(amount)::text as s from events where type = 'ft_transfer_event'`;
     expect(sum?.s).toBe(ftSum.toString());
     // Contract calls keep their function and decoded arguments.
-    const [call] = await db.sql`select contract_id, function_name, function_args from transactions where tx_type = 'contract_call' limit 1`;
+    const [call] =
+      await db.sql`select contract_id, function_name, function_args from transactions where tx_type = 'contract_call' limit 1`;
     expect(call?.contract_id).toMatch(/^SP[0-9A-Z]+\.[a-z0-9-]+/);
     expect(call?.function_args.every((a: any) => a.hex.startsWith("0x") && a.repr && a.type)).toBe(true);
   });
@@ -82,13 +93,17 @@ describe("fuzzed-transactions-1 (Nakamoto devnet)", () => {
     expect(b?.tenure_height).toBe(withSigners.tenure_height);
     expect(Number(b?.block_time)).toBe(withSigners.block_time);
 
-    const recorded = blocksOf(rows).flatMap((bl) => bl.transactions).find((t: any) => t.vm_error?.includes("\u0000"));
+    const recorded = blocksOf(rows)
+      .flatMap((bl) => bl.transactions)
+      .find((t: any) => t.vm_error?.includes("\u0000"));
     expect(recorded).toBeDefined();
     const [tx] = await db.sql`select vm_error from transactions where txid = ${recorded.txid}`;
     expect(tx?.vm_error).toBe(recorded.vm_error.replaceAll("\u0000", ""));
 
     const added = rows.filter((r) => r.path === "/new_mempool_tx").flatMap((r) => JSON.parse(r.payload));
-    const dropped = rows.filter((r) => r.path === "/drop_mempool_tx").flatMap((r) => JSON.parse(r.payload).dropped_txids);
+    const dropped = rows
+      .filter((r) => r.path === "/drop_mempool_tx")
+      .flatMap((r) => JSON.parse(r.payload).dropped_txids);
     const [pool] = await db.sql`
       select count(*)::int as n, count(*) filter (where dropped_at is not null)::int as dropped from mempool_txs`;
     expect(pool?.n).toBe(new Set(added).size);
@@ -104,7 +119,8 @@ describe("regtest pox-4", () => {
     expect(lock?.locked_address).toMatch(/^ST/);
     expect(BigInt(lock?.amount)).toBeGreaterThan(0n);
     expect(Number(lock?.unlock_height)).toBeGreaterThan(0);
-    const prints = await db.sql`select value_hex from events where type = 'contract_event' and contract_id like '%pox-4'`;
+    const prints =
+      await db.sql`select value_hex from events where type = 'contract_event' and contract_id like '%pox-4'`;
     expect(prints.length).toBeGreaterThan(0);
     for (const p of prints) {
       const decoded = decodeClarityHex(p.value_hex);

@@ -33,7 +33,16 @@ function expectedCanonical(blocks: any[]) {
 }
 
 async function snapshot(sql: any) {
-  const tables = ["blocks", "transactions", "events", "microblocks", "burn_blocks", "mempool_txs", "reorgs", "chain_state"];
+  const tables = [
+    "blocks",
+    "transactions",
+    "events",
+    "microblocks",
+    "burn_blocks",
+    "mempool_txs",
+    "reorgs",
+    "chain_state",
+  ];
   const out: Record<string, unknown> = {};
   for (const t of tables) {
     out[t] = await sql.unsafe(
@@ -61,7 +70,8 @@ describe.each(FILES)("replaying %s", (file) => {
     expect(state?.tip_index_block_hash).toBe(tip.index_block_hash);
     expect(state?.tip_height).toBe(tip.block_height);
 
-    const storedCanonical = await db.sql`select index_block_hash from blocks where network = ${network} and canonical order by block_height`;
+    const storedCanonical =
+      await db.sql`select index_block_hash from blocks where network = ${network} and canonical order by block_height`;
     expect(new Set(storedCanonical.map((r: any) => r.index_block_hash))).toEqual(canonicalHashes);
 
     const expectedTxs = canonical.reduce((n, b) => n + b.transactions.length, 0);

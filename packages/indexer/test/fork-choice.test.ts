@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, test } from "bun:test";
+import type { RunningIndexer } from "@second-layer/indexer/start";
 import { connect } from "@second-layer/shared/db/connect";
 import { createTestDatabase, type TestDatabase } from "../../../test/support/database.ts";
-import { type RunningIndexer } from "@second-layer/indexer/start";
-import { postJson, startTestIndexer } from "../../../test/support/indexer.ts";
+import { getJson, postJson, startTestIndexer } from "../../../test/support/indexer.ts";
 import { hashOf, syntheticBlock } from "../../../test/support/synthetic-blocks.ts";
 
 let db: TestDatabase;
@@ -53,9 +53,14 @@ describe("fork choice", () => {
     expect(new Set(reorg?.orphaned_blocks)).toEqual(new Set([hashOf("a2"), hashOf("a3")]));
     expect(new Set(reorg?.restored_blocks)).toEqual(new Set([hashOf("b2"), hashOf("b3"), hashOf("b4")]));
     // The block that caused the reorg carries it to the worker through its outbox job.
-    const jobs = await db.sql`select j.payload from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'block' order by j.id`;
+    const jobs =
+      await db.sql`select j.payload from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'block' order by j.id`;
     expect(jobs).toHaveLength(6);
-    expect(jobs.at(-1)?.payload).toMatchObject({ indexBlockHash: hashOf("b4"), reorgId: reorg?.id, canonical: true });
+    expect(jobs.at(-1)?.payload).toMatchObject({
+      indexBlockHash: hashOf("b4"),
+      reorgId: reorg?.id,
+      canonical: true,
+    });
   });
 
   test("a missing parent is a gap, not a fork; the gap filler re-runs fork choice", async () => {
@@ -64,7 +69,7 @@ describe("fork choice", () => {
     // b4's parent b3 has not arrived: a2 keeps its status (it is below the gap).
     await post("b4", 4, "b3");
     expect(await canonicalLabels(["a1", "a2", "b4"])).toEqual(["a1", "a2", "b4"]);
-    let integrity = await (await fetch(`${indexer.url}/health/integrity`)).json();
+    let integrity = await getJson(`${indexer.url}/health/integrity`);
     expect(integrity.status).toBe("gaps_detected");
     expect(integrity.gaps).toEqual([{ start: 3, end: 3, size: 1 }]);
     expect(integrity.totalMissingBlocks).toBe(1);
@@ -77,7 +82,7 @@ describe("fork choice", () => {
     expect(res.canonical).toBe(true);
     expect(res.reorg.orphaned).toEqual([hashOf("a2")]);
     expect(await canonicalLabels(["a1", "a2", "b2", "b3", "b4"])).toEqual(["a1", "b2", "b3", "b4"]);
-    integrity = await (await fetch(`${indexer.url}/health/integrity`)).json();
+    integrity = await getJson(`${indexer.url}/health/integrity`);
     expect(integrity.status).toBe("healthy");
     expect(integrity.gaps).toEqual([]);
   });
@@ -87,9 +92,13 @@ describe("fork choice", () => {
     await post("a3", 3, "a2");
     await post("a2", 2, "a1");
     await post("a2", 2, "a1"); // a duplicate is not counted again
-    const health = await (await fetch(`${indexer.url}/health`)).json();
+    const health = await getJson(`${indexer.url}/health`);
     expect(health.blocksReceivedOutOfOrder).toBe(1);
-    expect(health.lastIndexedBlock).toEqual({ height: 3, indexBlockHash: hashOf("a3"), blockHash: hashOf("block-a3") });
+    expect(health.lastIndexedBlock).toEqual({
+      height: 3,
+      indexBlockHash: hashOf("a3"),
+      blockHash: hashOf("block-a3"),
+    });
     expect(health.lastContiguousBlock.height).toBe(3);
     expect(await canonicalLabels(["a1", "a2", "a3"])).toEqual(["a1", "a2", "a3"]);
   });

@@ -32,7 +32,9 @@ function isCopyFormatted(timestamp: string): boolean {
 export function parseEventLogLine(line: string, lineNumber: number): EventLogRow {
   const parts = line.split("\t");
   if (parts.length < 4) {
-    throw new Error(`line ${lineNumber}: expected 4 tab-separated fields (id, timestamp, path, payload), got ${parts.length}`);
+    throw new Error(
+      `line ${lineNumber}: expected 4 tab-separated fields (id, timestamp, path, payload), got ${parts.length}`,
+    );
   }
   const [id, receivedAt, path] = parts as [string, string, string];
   const raw = parts.slice(3).join("\t");
@@ -54,6 +56,7 @@ export function readEventLog(file: string): EventLogRow[] {
 
 /** One row of our own export format: ISO timestamp, raw JSON (tabs and newlines cannot occur in compact JSON). */
 export function formatEventLogRow(row: EventLogRow): string {
-  if (/[\t\n]/.test(row.payload)) throw new Error(`row ${row.id}: payload must be compact JSON without tabs or newlines`);
+  if (/[\t\n]/.test(row.payload))
+    throw new Error(`row ${row.id}: payload must be compact JSON without tabs or newlines`);
   return `${row.id}\t${row.receivedAt}\t${row.path}\t${row.payload}`;
 }

@@ -27,7 +27,15 @@ export class ReplayError extends Error {
 export async function replayEventLog(rows: EventLogRow[], opts: ReplayOptions): Promise<ReplaySummary> {
   const base = opts.to.replace(/\/$/, "");
   const maxAttempts = opts.maxAttempts ?? 10;
-  const summary: ReplaySummary = { posted: 0, byPath: {}, byStatus: {}, rejected: [], retries: 0, bytes: 0, elapsedMs: 0 };
+  const summary: ReplaySummary = {
+    posted: 0,
+    byPath: {},
+    byStatus: {},
+    rejected: [],
+    retries: 0,
+    bytes: 0,
+    elapsedMs: 0,
+  };
   const started = performance.now();
   for (const [i, row] of rows.entries()) {
     let lastError = "";
@@ -43,7 +51,12 @@ export async function replayEventLog(rows: EventLogRow[], opts: ReplayOptions): 
         if (res.status === 200) {
           const answer = safeJson(text) as { ok?: boolean; error?: { code: string; message: string } } | null;
           if (answer?.ok === false && answer.error) {
-            summary.rejected.push({ id: row.id, path: row.path, code: answer.error.code, message: answer.error.message });
+            summary.rejected.push({
+              id: row.id,
+              path: row.path,
+              code: answer.error.code,
+              message: answer.error.message,
+            });
           }
           break;
         }

@@ -14,7 +14,12 @@ describe("loadConfig", () => {
   test("names every bad variable at once", () => {
     let err: unknown;
     try {
-      loadConfig({ STACKS_NETWORK: "moonnet", PORT: "http", AUTO_BACKFILL: "sometimes", DATABASE_URL: "mysql://x" });
+      loadConfig({
+        STACKS_NETWORK: "moonnet",
+        PORT: "http",
+        AUTO_BACKFILL: "sometimes",
+        DATABASE_URL: "mysql://x",
+      });
     } catch (e) {
       err = e;
     }
@@ -40,7 +45,12 @@ describe("event logs", () => {
   });
 
   test("our export rows read back unchanged", () => {
-    const row = { id: "7", receivedAt: "2026-01-01T00:00:00.000Z", path: "/new_block", payload: '{"k":"v\\t"}' };
+    const row = {
+      id: "7",
+      receivedAt: "2026-01-01T00:00:00.000Z",
+      path: "/new_block",
+      payload: '{"k":"v\\t"}',
+    };
     expect(parseEventLog(formatEventLogRow(row))).toEqual([row]);
   });
 });

@@ -53,7 +53,11 @@ describe("decodeTransaction", () => {
       contractAddress: "SP2C2YFP12AJZB4MABJBAJ55XECVS7E4PMMZ89YZR",
       contractName: "arkadiko-swap-v2-1",
       functionName: "swap-x-for-y",
-      functionArgs: [Cl.uint(1000), Cl.principal("SP3FGQ8Z7JY9BWYZ5WM53E0M9NK7WHJF0691NZ159"), Cl.some(Cl.bufferFromUtf8("ab"))],
+      functionArgs: [
+        Cl.uint(1000),
+        Cl.principal("SP3FGQ8Z7JY9BWYZ5WM53E0M9NK7WHJF0691NZ159"),
+        Cl.some(Cl.bufferFromUtf8("ab")),
+      ],
       senderKey: KEYS[0] as string,
       network: "mainnet",
       sponsored: true,
@@ -99,7 +103,12 @@ describe("decodeTransaction", () => {
       nonce: 1n,
     });
     const expected = addressToString(
-      addressFromPublicKeys(AddressVersion.MainnetMultiSig, hashMode, 2, PUBS.map((p) => createStacksPublicKey(p))),
+      addressFromPublicKeys(
+        AddressVersion.MainnetMultiSig,
+        hashMode,
+        2,
+        PUBS.map((p) => createStacksPublicKey(p)),
+      ),
     );
     const d = decodeTransaction(tx.serialize());
     expect(expected.startsWith("SM")).toBe(true);

@@ -67,7 +67,9 @@ export class Ingestor {
         try {
           return await this.db.sql.begin(async (tx) => {
             const journalId = await appendJournal(tx, this.network, path, body, source);
-            const result = route ? await route.store(tx, prepared as never, { network: this.network, journalId, source }) : null;
+            const result = route
+              ? await route.store(tx, prepared as never, { network: this.network, journalId, source })
+              : null;
             return { ok: true as const, journalId, path, result };
           });
         } catch (err) {
@@ -93,7 +95,13 @@ export class Ingestor {
       const entry = await readJournal(this.db.sql, journalId);
       const route: Route<never> | undefined = ROUTES[entry.path];
       const store = async (sql: Sql, prepared: unknown) =>
-        route ? await route.store(sql, prepared as never, { network: entry.network, journalId, source: entry.source }) : null;
+        route
+          ? await route.store(sql, prepared as never, {
+              network: entry.network,
+              journalId,
+              source: entry.source,
+            })
+          : null;
       try {
         const prepared = route ? route.prepare(parseJson(entry.body)) : undefined;
         const result = await this.db.sql.begin(async (tx) => {

@@ -61,7 +61,14 @@ export async function readJournal(sql: Sql, id: string): Promise<JournalEntry> {
     offset += chunk.data.byteLength;
   }
   if (offset !== body.byteLength) throw new Error(`journal entry ${id} has ${offset} of ${body.byteLength} bytes`);
-  return { id, network: meta.network, path: meta.path, source: meta.source, receivedAt: meta.received_at, body };
+  return {
+    id,
+    network: meta.network,
+    path: meta.path,
+    source: meta.source,
+    receivedAt: meta.received_at,
+    body,
+  };
 }
 
 export interface FailureInfo {

@@ -100,7 +100,14 @@ const newMempoolTx: Route<MempoolTxRow[]> = {
     return raws.map((raw, i) => {
       try {
         const d = decodeTransaction(raw);
-        return { txid: txidOf(raw), raw_tx: raw, tx_type: d.txType, sender_address: d.senderAddress, nonce: d.nonce, fee: d.fee };
+        return {
+          txid: txidOf(raw),
+          raw_tx: raw,
+          tx_type: d.txType,
+          sender_address: d.senderAddress,
+          nonce: d.nonce,
+          fee: d.fee,
+        };
       } catch (err) {
         const message = `${i}: raw transaction does not decode: ${(err as Error).message}`;
         throw new PayloadError("TX_DECODE_FAILED", message, [{ path: String(i), message }]);
@@ -124,4 +131,9 @@ export const ROUTES: Record<string, Route<never>> = {
 };
 
 /** Routes the node posts to whose bodies we keep in the journal only (nothing downstream needs them yet). */
-export const JOURNAL_ONLY_ROUTES = new Set(["/attachments/new", "/stackerdb_chunks", "/proposal_response", "/new_pox_set"]);
+export const JOURNAL_ONLY_ROUTES = new Set([
+  "/attachments/new",
+  "/stackerdb_chunks",
+  "/proposal_response",
+  "/new_pox_set",
+]);

@@ -71,7 +71,14 @@ export async function integrityReport(sql: Sql, network: string): Promise<Integr
       and not exists (select 1 from blocks p where p.network = b.network and p.index_block_hash = b.parent_index_block_hash)
     order by b.block_height limit 100`;
   const failed = await sql<
-    { journal_id: string; path: string; error_code: string; error: string; failed_at: Date; attempts: number }[]
+    {
+      journal_id: string;
+      path: string;
+      error_code: string;
+      error: string;
+      failed_at: Date;
+      attempts: number;
+    }[]
   >`
     select f.journal_id, j.path, f.error_code, f.error, f.failed_at, f.attempts
     from journal_failures f join journal j on j.id = f.journal_id

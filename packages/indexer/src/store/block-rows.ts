@@ -1,5 +1,5 @@
-import type { NewBlockPayload, NodeEvent, NodeTransaction } from "@second-layer/shared/stacks/node-payloads";
 import { type DecodedTransaction, decodeTransaction } from "@second-layer/shared/stacks/decode-transaction";
+import type { NewBlockPayload, NodeEvent, NodeTransaction } from "@second-layer/shared/stacks/node-payloads";
 
 // Pure mapping from a node payload to the rows we store. No I/O here: easy to test, and the same
 // code serves node-pushed, backfilled and reprocessed blocks, so they end up identical.
@@ -55,7 +55,9 @@ export interface EventRow {
 
 /** Burnchain operations (raw_tx 0x00) are not Stacks transactions: nothing to decode. */
 export function isBurnchainOp(tx: Pick<NodeTransaction, "raw_tx" | "burnchain_op">): boolean {
-  return tx.raw_tx === "0x00" || tx.raw_tx === "0x" || (tx.burnchain_op != null && Object.keys(tx.burnchain_op).length > 0);
+  return (
+    tx.raw_tx === "0x00" || tx.raw_tx === "0x" || (tx.burnchain_op != null && Object.keys(tx.burnchain_op).length > 0)
+  );
 }
 
 function burnchainOpRow(op: Record<string, unknown> | null | undefined): Partial<TransactionRow> {

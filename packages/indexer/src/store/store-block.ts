@@ -94,9 +94,17 @@ export async function storeBlock(
   }
 
   // The transactional outbox: the job and the notification exist iff this transaction commits.
-  const job = { network, indexBlockHash: hash, height, canonical: choice.canonical, reorgId: reorg?.id ?? null };
+  const job = {
+    network,
+    indexBlockHash: hash,
+    height,
+    canonical: choice.canonical,
+    reorgId: reorg?.id ?? null,
+  };
   await sql`select graphile_worker.add_job('block', ${JSON.stringify(job)}::text::json)`;
-  const note = reorg ? { event: "reorg", ...job, depth: reorg.depth, orphaned: reorg.orphaned.length } : { event: "block", ...job };
+  const note = reorg
+    ? { event: "reorg", ...job, depth: reorg.depth, orphaned: reorg.orphaned.length }
+    : { event: "block", ...job };
   await sql`select pg_notify(${CHAIN_CHANNEL}, ${JSON.stringify(note)})`;
 
   return { status: "stored", indexBlockHash: hash, height, canonical: choice.canonical, outOfOrder, reorg };

@@ -1,8 +1,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Logger as GraphileLogger, runMigrations as runGraphileWorkerMigrations } from "graphile-worker";
-import type { Logger } from "../logger.ts";
 import type postgres from "postgres";
+import type { Logger } from "../logger.ts";
 
 // graphile-worker logs every migration step at info; our own line per file is enough.
 const silentGraphileLogger = new GraphileLogger(() => () => {});

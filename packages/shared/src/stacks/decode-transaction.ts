@@ -1,9 +1,10 @@
+import { AddressVersion, TransactionVersion } from "@stacks/network";
 import {
   AddressHashMode,
+  AnchorMode,
   AuthType,
   addressFromVersionHash,
   addressToString,
-  AnchorMode,
   type ClarityValue,
   cvToString,
   deserializeTransaction,
@@ -14,7 +15,6 @@ import {
   serializeCV,
   TenureChangeCause,
 } from "@stacks/transactions";
-import { AddressVersion, TransactionVersion } from "@stacks/network";
 
 /**
  * What we keep of a raw transaction after decoding it. No txid: the node's is authoritative, and

@@ -32,7 +32,12 @@ export const nodeTransactionSchema = z.looseObject({
   burnchain_op: z.record(z.string(), z.unknown()).nullish(),
 });
 
-const stxTransfer = z.looseObject({ sender: z.string(), recipient: z.string(), amount: uintString, memo: z.string().optional() });
+const stxTransfer = z.looseObject({
+  sender: z.string(),
+  recipient: z.string(),
+  amount: uintString,
+  memo: z.string().optional(),
+});
 const stxMint = z.looseObject({ recipient: z.string(), amount: uintString });
 const stxBurn = z.looseObject({ sender: z.string(), amount: uintString });
 const stxLock = z.looseObject({
@@ -41,10 +46,20 @@ const stxLock = z.looseObject({
   locked_address: z.string(),
   contract_identifier: z.string().optional(),
 });
-const ftTransfer = z.looseObject({ asset_identifier: z.string(), sender: z.string(), recipient: z.string(), amount: uintString });
+const ftTransfer = z.looseObject({
+  asset_identifier: z.string(),
+  sender: z.string(),
+  recipient: z.string(),
+  amount: uintString,
+});
 const ftMint = z.looseObject({ asset_identifier: z.string(), recipient: z.string(), amount: uintString });
 const ftBurn = z.looseObject({ asset_identifier: z.string(), sender: z.string(), amount: uintString });
-const nftTransfer = z.looseObject({ asset_identifier: z.string(), sender: z.string(), recipient: z.string(), raw_value: hex });
+const nftTransfer = z.looseObject({
+  asset_identifier: z.string(),
+  sender: z.string(),
+  recipient: z.string(),
+  raw_value: hex,
+});
 const nftMint = z.looseObject({ asset_identifier: z.string(), recipient: z.string(), raw_value: hex });
 const nftBurn = z.looseObject({ asset_identifier: z.string(), sender: z.string(), raw_value: hex });
 const contractEvent = z.looseObject({ contract_identifier: z.string(), topic: z.string(), raw_value: hex });

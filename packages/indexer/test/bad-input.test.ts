@@ -127,3 +127,17 @@ describe("reprocess", () => {
     expect(attempts?.n).toBe(2);
   });
 });
+
+describe("body size limit", () => {
+  test("a body over MAX_BODY_BYTES gets 413 with the limit named, and nothing is journaled", async () => {
+    const small = await createTestDatabase();
+    const capped = await startTestIndexer(small, { MAX_BODY_BYTES: "1000" });
+    const res = await fetch(`${capped.url}/new_block`, { method: "POST", body: "x".repeat(5000) });
+    expect(res.status).toBe(413);
+    const json = (await res.json()) as any;
+    expect(json.error.code).toBe("BODY_TOO_LARGE");
+    expect(json.error.message).toContain("MAX_BODY_BYTES=1000");
+    const [journal] = await small.sql`select count(*)::int as n from journal`;
+    expect(journal?.n).toBe(0);
+  });
+});

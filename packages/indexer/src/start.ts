@@ -1,6 +1,7 @@
 import type { Config } from "@second-layer/shared/config";
 import type { Db } from "@second-layer/shared/db/connect";
 import type { Logger } from "@second-layer/shared/logger";
+import { backfillerFromConfig } from "./backfill/configure.ts";
 import { createIndexerApp } from "./http/app.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
 import { describeGaps, integrityReport } from "./integrity/integrity.ts";
@@ -25,7 +26,8 @@ export async function startIndexer(opts: { config: Config; db: Db; log: Logger }
     if (report.gaps.length > 0) {
       throw new IntegrityError(
         `REQUIRE_INTEGRITY=true and ${report.totalMissingBlocks} ${network} blocks are missing: heights ${describeGaps(report.gaps)}. ` +
-          "Backfill them (AUTO_BACKFILL=true with AUTO_BACKFILL_SOURCE) or start without REQUIRE_INTEGRITY.",
+          "Start once without REQUIRE_INTEGRITY and AUTO_BACKFILL=true (with AUTO_BACKFILL_SOURCE) to fill them " +
+          "while running, or replay them with `bun run replay`; restart with REQUIRE_INTEGRITY once /health/integrity is healthy.",
       );
     }
   }
@@ -42,11 +44,14 @@ export async function startIndexer(opts: { config: Config; db: Db; log: Logger }
   });
   const port = server.port ?? 0;
   log.info({ port, network }, "indexer listening");
+  const backfiller = backfillerFromConfig(config, { sql: db.sql, ingestor, log });
+  backfiller?.start();
   return {
     port,
     url: `http://127.0.0.1:${port}`,
     ingestor,
     async stop() {
+      await backfiller?.stop();
       await server.stop();
     },
   };

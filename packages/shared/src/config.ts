@@ -7,7 +7,7 @@ const bool = z
 const network = z.enum(["mainnet", "testnet", "devnet"]);
 
 /** Every environment variable any service reads. Defaults make `bun run dev` work with no setup. */
-export const envSchema = z.object({
+const envFields = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -18,12 +18,22 @@ export const envSchema = z.object({
   AUTO_BACKFILL_SOURCE: z.url().optional(),
   AUTO_BACKFILL_SOURCE_TYPE: z.enum(["stacks-api", "second-layer"]).default("stacks-api"),
   AUTO_BACKFILL_GRACE_SECONDS: z.coerce.number().int().min(0).default(60),
+  /** Sent as `x-api-key` to a stacks-api source: Hiro's public API rate-limits anonymous clients hard. */
+  AUTO_BACKFILL_SOURCE_API_KEY: z.string().optional(),
   STACKS_NODE_RPC_URL: z.url().optional(),
   MAX_BODY_BYTES: z.coerce
     .number()
     .int()
     .positive()
     .default(500 * 1024 * 1024),
+});
+
+/** The fields above plus the rules that tie several variables together. */
+export const envSchema = envFields.superRefine((env, ctx) => {
+  // A backfiller with nowhere to fetch from would run and silently never fill anything.
+  if (env.AUTO_BACKFILL && !env.AUTO_BACKFILL_SOURCE) {
+    ctx.addIssue({ code: "custom", path: ["AUTO_BACKFILL_SOURCE"], message: "required when AUTO_BACKFILL=true" });
+  }
 });
 
 export type Config = z.infer<typeof envSchema>;

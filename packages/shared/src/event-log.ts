@@ -60,3 +60,12 @@ export function formatEventLogRow(row: EventLogRow): string {
     throw new Error(`row ${row.id}: payload must be compact JSON without tabs or newlines`);
   return `${row.id}\t${row.receivedAt}\t${row.path}\t${row.payload}`;
 }
+
+/**
+ * A JSON body as one event-log line. In valid JSON a tab or line break can only be whitespace between
+ * tokens (inside strings they must be escaped), so a space replaces it without touching any value;
+ * re-serializing instead would round large numbers.
+ */
+export function jsonOnOneLine(json: string): string {
+  return json.replace(/[\t\n\r]/g, " ");
+}

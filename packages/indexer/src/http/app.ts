@@ -1,6 +1,7 @@
 import type { Db } from "@second-layer/shared/db/connect";
 import type { Logger } from "@second-layer/shared/logger";
 import { Hono } from "hono";
+import { journalBlocksResponse } from "../backfill/journal-blocks.ts";
 import { DatabaseUnavailableError, type Ingestor } from "../ingest/ingestor.ts";
 import { integrityReport, lastIndexedBlock } from "../integrity/integrity.ts";
 import { errorBody } from "./errors.ts";
@@ -39,7 +40,10 @@ export function createIndexerApp(deps: IndexerAppDeps): Hono {
       });
     } catch (err) {
       log.error({ err }, "health check could not reach the database");
-      return c.json({ status: "unavailable", network, ...errorBody("DATABASE_UNAVAILABLE", (err as Error).message) }, 503);
+      return c.json(
+        { status: "unavailable", network, ...errorBody("DATABASE_UNAVAILABLE", (err as Error).message) },
+        503,
+      );
     }
   });
 
@@ -51,12 +55,18 @@ export function createIndexerApp(deps: IndexerAppDeps): Hono {
     }
   });
 
+  // Another indexer's backfiller reads this indexer's journaled blocks here (AUTO_BACKFILL_SOURCE_TYPE=second-layer).
+  app.get("/journal/blocks", (c) => journalBlocksResponse(db.sql, network, c.req.query(), log));
+
   app.post("*", async (c) => {
     const path = c.req.path;
     const declared = Number(c.req.header("content-length") ?? 0);
     if (declared > maxBodyBytes) {
       log.error({ path, bytes: declared, maxBodyBytes }, "body larger than MAX_BODY_BYTES refused");
-      return c.json(errorBody("BODY_TOO_LARGE", `body of ${declared} bytes exceeds MAX_BODY_BYTES=${maxBodyBytes}`), 413);
+      return c.json(
+        errorBody("BODY_TOO_LARGE", `body of ${declared} bytes exceeds MAX_BODY_BYTES=${maxBodyBytes}`),
+        413,
+      );
     }
     const body = new Uint8Array(await c.req.arrayBuffer());
     try {
@@ -66,7 +76,11 @@ export function createIndexerApp(deps: IndexerAppDeps): Hono {
         log.debug({ ...fields, result: outcome.result }, "ingested");
         return c.json({ ok: true, journalId: outcome.journalId, result: outcome.result ?? null });
       }
-      return c.json({ ok: false, journalId: outcome.journalId, ...errorBody(outcome.error.code, outcome.error.message, outcome.error.details) });
+      return c.json({
+        ok: false,
+        journalId: outcome.journalId,
+        ...errorBody(outcome.error.code, outcome.error.message, outcome.error.details),
+      });
     } catch (err) {
       if (err instanceof DatabaseUnavailableError) {
         log.error({ path, err: err.message }, "database unavailable: answered 503 so the node retries");

@@ -1,5 +1,5 @@
 import type { Sql } from "@second-layer/shared/db/connect";
-import type { EventLogRow } from "@second-layer/shared/event-log";
+import { type EventLogRow, jsonOnOneLine } from "@second-layer/shared/event-log";
 import { readJournal } from "./journal.ts";
 
 export interface ExportOptions {
@@ -11,8 +11,8 @@ export interface ExportOptions {
 const decoder = new TextDecoder();
 
 /**
- * The journal as event-log rows (the format `replay` reads), oldest first. Bodies are re-emitted as
- * compact JSON so they fit on one line; bodies that are not JSON at all cannot be and are skipped.
+ * The journal as event-log rows (the format `replay` reads), oldest first, bodies byte for byte
+ * except line breaks between JSON tokens. Bodies that are not JSON at all cannot be replayed and are skipped.
  */
 export async function* exportJournal(sql: Sql, network: string, opts: ExportOptions = {}): AsyncGenerator<EventLogRow> {
   let after = opts.fromId ? BigInt(opts.fromId) - 1n : 0n;
@@ -28,12 +28,12 @@ export async function* exportJournal(sql: Sql, network: string, opts: ExportOpti
     for (const { id } of ids) {
       const entry = await readJournal(sql, id);
       const text = decoder.decode(entry.body);
-      let payload: string;
       try {
-        payload = /[\t\n\r]/.test(text) ? JSON.stringify(JSON.parse(text)) : text;
+        JSON.parse(text);
       } catch {
         continue;
       }
+      const payload = jsonOnOneLine(text);
       yield { id, receivedAt: entry.receivedAt.toISOString(), path: entry.path, payload };
     }
     after = BigInt(ids.at(-1)?.id ?? after);

@@ -2,6 +2,16 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type EventLogRow, readEventLog } from "@second-layer/shared/event-log";
 
+/** Every recorded node log in ../shared/fixtures/stacks-node. */
+export const ALL_FIXTURES = [
+  "mocknet.tsv",
+  "mainnet-block0.tsv",
+  "poisonmicroblock.tsv",
+  "fuzzed-transactions-1.tsv",
+  "regtest-env-pox-4-stack-stx-in-reward-phase-S1.tsv",
+  "mainnet-reorg-scenario2.tsv",
+];
+
 export const FIXTURES_DIR = join(import.meta.dir, "../../../shared/fixtures/stacks-node");
 
 /**

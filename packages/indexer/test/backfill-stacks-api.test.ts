@@ -1,17 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { StacksApiSource } from "@second-layer/indexer/backfill/stacks-api-source";
 import { blockRows } from "@second-layer/indexer/store/block-rows";
-import { blocksOf, fixture } from "../../../test/support/fixtures.ts";
+import { ALL_FIXTURES, blocksOf, fixture } from "../../../test/support/fixtures.ts";
 import { blockCost, canonicalByHeight, serveFakeStacksApi } from "./backfill-fake-stacks-api.ts";
 
-const FILES = [
-  "mocknet.tsv",
-  "mainnet-block0.tsv",
-  "poisonmicroblock.tsv",
-  "fuzzed-transactions-1.tsv",
-  "regtest-env-pox-4-stack-stx-in-reward-phase-S1.tsv",
-  "mainnet-reorg-scenario2.tsv",
-];
+const FILES = ALL_FIXTURES;
 
 const BLOCK_FIELDS = [
   "block_hash",

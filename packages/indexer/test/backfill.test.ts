@@ -73,6 +73,23 @@ async function fullIndexer(rows: EventLogRow[]) {
   return { db, indexer };
 }
 
+/** Indexer A: the recording minus MISSING, backfilling from `source` until its gaps close. */
+async function backfillFromGappedReplay(rows: EventLogRow[], source: string, type: "stacks-api" | "second-layer") {
+  const dbA = await createTestDatabase();
+  const a = await startTestIndexer(dbA, {
+    STACKS_NETWORK: NETWORK,
+    AUTO_BACKFILL: "true",
+    AUTO_BACKFILL_SOURCE: source,
+    AUTO_BACKFILL_SOURCE_TYPE: type,
+    AUTO_BACKFILL_RATE: "1000",
+    AUTO_BACKFILL_GRACE_SECONDS: "0",
+  });
+  await replayEventLog(withoutBlocks(rows, MISSING), { to: a.url, maxAttempts: 1 });
+  await waitFor("A's gaps to close", () => healthy(a.url));
+  await a.stop();
+  return dbA;
+}
+
 async function healthy(url: string): Promise<boolean> {
   return (await getJson(`${url}/health/integrity`)).status === "healthy";
 }
@@ -90,18 +107,7 @@ describe("AUTO_BACKFILL", () => {
     const rows = fixture(FILE);
     const { api, url: apiUrl } = serveFakeStacksApi(rows);
     const b = await fullIndexer(rows);
-    const dbA = await createTestDatabase();
-    const a = await startTestIndexer(dbA, {
-      STACKS_NETWORK: NETWORK,
-      AUTO_BACKFILL: "true",
-      AUTO_BACKFILL_SOURCE: apiUrl,
-      AUTO_BACKFILL_SOURCE_TYPE: "stacks-api",
-      AUTO_BACKFILL_RATE: "1000",
-      AUTO_BACKFILL_GRACE_SECONDS: "0",
-    });
-    await replayEventLog(withoutBlocks(rows, MISSING), { to: a.url, maxAttempts: 1 });
-    await waitFor("A's gaps to close", () => healthy(a.url));
-    await a.stop();
+    const dbA = await backfillFromGappedReplay(rows, apiUrl, "stacks-api");
 
     const got = await chainRows(dbA, MISSING);
     const want = await chainRows(b.db, MISSING);
@@ -126,18 +132,7 @@ describe("AUTO_BACKFILL", () => {
   test("second-layer source: the gaps close with B's journaled bodies, byte for byte", async () => {
     const rows = fixture(FILE);
     const b = await fullIndexer(rows);
-    const dbA = await createTestDatabase();
-    const a = await startTestIndexer(dbA, {
-      STACKS_NETWORK: NETWORK,
-      AUTO_BACKFILL: "true",
-      AUTO_BACKFILL_SOURCE: b.indexer.url,
-      AUTO_BACKFILL_SOURCE_TYPE: "second-layer",
-      AUTO_BACKFILL_RATE: "1000",
-      AUTO_BACKFILL_GRACE_SECONDS: "0",
-    });
-    await replayEventLog(withoutBlocks(rows, MISSING), { to: a.url, maxAttempts: 1 });
-    await waitFor("A's gaps to close", () => healthy(a.url));
-    await a.stop();
+    const dbA = await backfillFromGappedReplay(rows, b.indexer.url, "second-layer");
 
     const got = await chainRows(dbA, MISSING);
     const want = await chainRows(b.db, MISSING);

@@ -1,17 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { replayEventLog } from "@second-layer/shared/replay-event-log";
 import { createTestDatabase } from "../../../test/support/database.ts";
-import { blocksOf, fixture } from "../../../test/support/fixtures.ts";
+import { ALL_FIXTURES, blocksOf, fixture } from "../../../test/support/fixtures.ts";
 import { startTestIndexer } from "../../../test/support/indexer.ts";
 
-const FILES = [
-  "mocknet.tsv",
-  "mainnet-block0.tsv",
-  "poisonmicroblock.tsv",
-  "fuzzed-transactions-1.tsv",
-  "regtest-env-pox-4-stack-stx-in-reward-phase-S1.tsv",
-  "mainnet-reorg-scenario2.tsv",
-];
+const FILES = ALL_FIXTURES;
 
 /** The canonical chain derived from the recorded data alone: walk parents back from the highest block. */
 function expectedCanonical(blocks: any[]) {

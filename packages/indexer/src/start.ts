@@ -32,7 +32,14 @@ export async function startIndexer(opts: { config: Config; db: Db; log: Logger }
     }
   }
   const ingestor = new Ingestor(db, network, log);
-  const app = createIndexerApp({ db, ingestor, network, log, maxBodyBytes: config.MAX_BODY_BYTES });
+  const app = createIndexerApp({
+    db,
+    ingestor,
+    network,
+    log,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    nodeRpcUrl: config.STACKS_NODE_RPC_URL,
+  });
   const server = Bun.serve({
     port: config.PORT ?? 3700,
     hostname: "0.0.0.0",

@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { journalBlocksResponse } from "../backfill/journal-blocks.ts";
 import { DatabaseUnavailableError, type Ingestor } from "../ingest/ingestor.ts";
 import { integrityReport, lastIndexedBlock } from "../integrity/integrity.ts";
+import { nodeStatus } from "../integrity/node-status.ts";
 import { errorBody } from "./errors.ts";
 
 export interface IndexerAppDeps {
@@ -12,6 +13,8 @@ export interface IndexerAppDeps {
   network: string;
   log: Logger;
   maxBodyBytes: number;
+  /** STACKS_NODE_RPC_URL: when set, /health says how far behind the node's tip we are. */
+  nodeRpcUrl?: string;
   startedAt?: number;
 }
 
@@ -27,6 +30,7 @@ export function createIndexerApp(deps: IndexerAppDeps): Hono {
   app.get("/health", async (c) => {
     try {
       const [tip, report] = await Promise.all([lastIndexedBlock(db.sql, network), integrityReport(db.sql, network)]);
+      const node = deps.nodeRpcUrl ? await nodeStatus(deps.nodeRpcUrl, tip?.height ?? null) : undefined;
       return c.json({
         status: "ok",
         network,
@@ -36,6 +40,7 @@ export function createIndexerApp(deps: IndexerAppDeps): Hono {
         integrity: report.status,
         failedBodies: report.failedBodies.count,
         reorgs: report.reorgs,
+        ...(node ? { node } : {}),
         uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
       });
     } catch (err) {

@@ -24,21 +24,21 @@ export async function appendJournal(
   body: Uint8Array,
   source: "node" | "backfill" = "node",
 ): Promise<string> {
-  const chunkCount = Math.max(1, Math.ceil(body.byteLength / JOURNAL_CHUNK_BYTES));
-  const first = Buffer.from(body.buffer, body.byteOffset, Math.min(body.byteLength, JOURNAL_CHUNK_BYTES));
+  const stored = Bun.zstdCompressSync(body, { level: 1 });
+  const chunkCount = Math.max(1, Math.ceil(stored.byteLength / JOURNAL_CHUNK_BYTES));
+  const first = stored.subarray(0, JOURNAL_CHUNK_BYTES);
   const [row] = await sql<{ id: string }[]>`
     with j as (
-      insert into journal (network, path, source, byte_size, sha256, chunk_count)
-      values (${network}, ${path}, ${source}, ${body.byteLength}, ${sha256Hex(body)}, ${chunkCount})
+      insert into journal (network, path, source, byte_size, sha256, encoding, stored_size, chunk_count)
+      values (${network}, ${path}, ${source}, ${body.byteLength}, ${sha256Hex(body)}, 'zstd', ${stored.byteLength},
+              ${chunkCount})
       returning id
     )
     insert into journal_chunks (journal_id, seq, data) select id, 0, ${first} from j
     returning journal_id as id`;
   if (!row) throw new Error("journal insert returned no row");
   for (let seq = 1; seq < chunkCount; seq++) {
-    const start = seq * JOURNAL_CHUNK_BYTES;
-    const end = Math.min(body.byteLength, start + JOURNAL_CHUNK_BYTES);
-    const piece = Buffer.from(body.buffer, body.byteOffset + start, end - start);
+    const piece = stored.subarray(seq * JOURNAL_CHUNK_BYTES, (seq + 1) * JOURNAL_CHUNK_BYTES);
     await sql`insert into journal_chunks (journal_id, seq, data) values (${row.id}, ${seq}, ${piece})`;
   }
   return row.id;
@@ -46,21 +46,33 @@ export async function appendJournal(
 
 export async function readJournal(sql: Sql, id: string): Promise<JournalEntry> {
   const [meta] = await sql<
-    { network: string; path: string; source: "node" | "backfill"; received_at: Date; byte_size: string }[]
-  >`select network, path, source, received_at, byte_size from journal where id = ${id}`;
+    {
+      network: string;
+      path: string;
+      source: "node" | "backfill";
+      received_at: Date;
+      byte_size: string;
+      encoding: "identity" | "zstd";
+      stored_size: string;
+    }[]
+  >`select network, path, source, received_at, byte_size, encoding, stored_size from journal where id = ${id}`;
   if (!meta) throw new Error(`journal entry ${id} not found`);
-  const body = new Uint8Array(Number(meta.byte_size));
+  const stored = new Uint8Array(Number(meta.stored_size));
   let offset = 0;
-  // One chunk per query keeps memory at one body plus one chunk, however large the body.
+  // One chunk per query: memory holds the stored body and one chunk, never a whole result set.
   const seqs = await sql<{ seq: number }[]>`select seq from journal_chunks where journal_id = ${id} order by seq`;
   for (const { seq } of seqs) {
     const [chunk] = await sql<{ data: Buffer }[]>`
       select data from journal_chunks where journal_id = ${id} and seq = ${seq}`;
     if (!chunk) throw new Error(`journal entry ${id} is missing chunk ${seq}`);
-    body.set(chunk.data, offset);
+    stored.set(chunk.data, offset);
     offset += chunk.data.byteLength;
   }
-  if (offset !== body.byteLength) throw new Error(`journal entry ${id} has ${offset} of ${body.byteLength} bytes`);
+  if (offset !== stored.byteLength) throw new Error(`journal entry ${id} has ${offset} of ${stored.byteLength} bytes`);
+  const body = meta.encoding === "zstd" ? new Uint8Array(Bun.zstdDecompressSync(stored)) : stored;
+  if (body.byteLength !== Number(meta.byte_size)) {
+    throw new Error(`journal entry ${id} decompressed to ${body.byteLength} bytes, expected ${meta.byte_size}`);
+  }
   return {
     id,
     network: meta.network,

@@ -13,6 +13,8 @@ export interface JournalTable {
   received_at: Timestamp;
   byte_size: Numeric;
   sha256: string;
+  encoding: "identity" | "zstd";
+  stored_size: Numeric;
   chunk_count: number;
 }
 

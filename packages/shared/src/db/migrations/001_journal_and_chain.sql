@@ -10,6 +10,10 @@ create table journal (
   received_at timestamptz not null default now(),
   byte_size   bigint      not null,
   sha256      text        not null,
+  -- Bodies are stored zstd-compressed: JSON shrinks 3-10x, which cuts WAL and disk for the
+  -- largest table, and the bytes sent to Postgres (bytea travels hex-encoded).
+  encoding    text        not null default 'zstd' check (encoding in ('identity', 'zstd')),
+  stored_size bigint      not null,
   chunk_count integer     not null check (chunk_count >= 1)
 );
 create index journal_network_path_idx on journal (network, path, id);

@@ -64,19 +64,14 @@ export async function storeBlock(
   );
 
   await setCanonical(sql, network, choice.orphan, false);
-  await insertBlockRow(sql, block, rows, opts, choice.canonical);
-  await insertTransactions(sql, network, block, rows, choice.canonical);
-  await insertEvents(sql, network, block, rows, choice.canonical);
+  // Issued together, postgres.js pipelines them on the transaction's connection; the server still
+  // runs them in order, so the block row exists before its transactions' foreign keys are checked.
+  await Promise.all([
+    insertBlockRow(sql, block, rows, opts, choice.canonical),
+    insertTransactions(sql, network, block, rows, choice.canonical),
+    insertEvents(sql, network, block, rows, choice.canonical),
+  ]);
   await setCanonical(sql, network, choice.restore, true);
-
-  await sql`
-    update chain_state set
-      tip_index_block_hash = ${choice.newTip?.indexBlockHash ?? null},
-      tip_height = ${choice.newTip?.height ?? null},
-      highest_height_seen = greatest(coalesce(highest_height_seen, ${height}), ${height}),
-      blocks_out_of_order = blocks_out_of_order + ${outOfOrder ? 1 : 0},
-      updated_at = now()
-    where network = ${network}`;
 
   let reorg: Extract<StoreBlockResult, { status: "stored" }>["reorg"] = null;
   if (choice.orphan.length > 0) {
@@ -94,6 +89,7 @@ export async function storeBlock(
   }
 
   // The transactional outbox: the job and the notification exist iff this transaction commits.
+  // One statement moves the tip, enqueues the job and notifies, to save round trips per block.
   const job = {
     network,
     indexBlockHash: hash,
@@ -101,11 +97,22 @@ export async function storeBlock(
     canonical: choice.canonical,
     reorgId: reorg?.id ?? null,
   };
-  await sql`select graphile_worker.add_job('block', ${JSON.stringify(job)}::text::json)`;
   const note = reorg
     ? { event: "reorg", ...job, depth: reorg.depth, orphaned: reorg.orphaned.length }
     : { event: "block", ...job };
-  await sql`select pg_notify(${CHAIN_CHANNEL}, ${JSON.stringify(note)})`;
+  await sql`
+    with state as (
+      update chain_state set
+        tip_index_block_hash = ${choice.newTip?.indexBlockHash ?? null},
+        tip_height = ${choice.newTip?.height ?? null},
+        highest_height_seen = greatest(coalesce(highest_height_seen, ${height}), ${height}),
+        blocks_out_of_order = blocks_out_of_order + ${outOfOrder ? 1 : 0},
+        updated_at = now()
+      where network = ${network}
+      returning network
+    )
+    select graphile_worker.add_job('block', ${JSON.stringify(job)}::text::json), pg_notify(${CHAIN_CHANNEL}, ${JSON.stringify(note)})
+    from state`;
 
   return { status: "stored", indexBlockHash: hash, height, canonical: choice.canonical, outOfOrder, reorg };
 }

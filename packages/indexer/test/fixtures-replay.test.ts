@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { replayEventLog } from "@second-layer/shared/replay-event-log";
 import { createTestDatabase } from "../../../test/support/database.ts";
 import { ALL_FIXTURES, blocksOf, fixture } from "../../../test/support/fixtures.ts";
-import { startTestIndexer } from "../../../test/support/indexer.ts";
+import { getJson, startTestIndexer } from "../../../test/support/indexer.ts";
 
 const FILES = ALL_FIXTURES;
 
@@ -92,6 +92,13 @@ describe.each(FILES)("replaying %s", (file) => {
     expect(journal?.n).toBe(rows.length);
     const [failures] = await db.sql`select count(*)::int as n from journal_failures`;
     expect(failures?.n).toBe(0);
+
+    // /health keeps its figures incrementally; they must agree with the full integrity scan.
+    const health = await getJson(`${indexer.url}/health`);
+    const integrity = await getJson(`${indexer.url}/health/integrity`);
+    expect(health.lastIndexedBlock.indexBlockHash).toBe(tip.index_block_hash);
+    expect(health.lastContiguousBlock).toEqual(integrity.lastContiguousBlock);
+    expect(integrity.gaps).toEqual([]);
 
     const before = await snapshot(db.sql);
     const again = await replayEventLog(rows, { to: indexer.url, maxAttempts: 1 });

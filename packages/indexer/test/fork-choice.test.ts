@@ -74,6 +74,9 @@ describe("fork choice", () => {
     expect(integrity.gaps).toEqual([{ start: 3, end: 3, size: 1 }]);
     expect(integrity.totalMissingBlocks).toBe(1);
     expect(integrity.lastContiguousBlock.height).toBe(2);
+    let health = await getJson(`${indexer.url}/health`);
+    expect(health.lastContiguousBlock.height).toBe(2);
+    expect(health.integrity).toBe("gaps_detected");
     // b3 arrives and hangs off b2, which is still missing: b3 joins the tip's chain, a2 keeps status.
     await post("b3", 3, "b2");
     expect(await canonicalLabels(["a1", "a2", "b3", "b4"])).toEqual(["a1", "a2", "b3", "b4"]);
@@ -85,6 +88,9 @@ describe("fork choice", () => {
     integrity = await getJson(`${indexer.url}/health/integrity`);
     expect(integrity.status).toBe("healthy");
     expect(integrity.gaps).toEqual([]);
+    health = await getJson(`${indexer.url}/health`);
+    expect(health.lastContiguousBlock.indexBlockHash).toBe(hashOf("b4"));
+    expect(health.integrity).toBe("healthy");
   });
 
   test("blocks below the highest height seen are counted as out of order", async () => {

@@ -3,7 +3,7 @@ import type { Logger } from "@second-layer/shared/logger";
 import { Hono } from "hono";
 import { journalBlocksResponse } from "../backfill/journal-blocks.ts";
 import { DatabaseUnavailableError, type Ingestor } from "../ingest/ingestor.ts";
-import { integrityReport, lastIndexedBlock } from "../integrity/integrity.ts";
+import { healthSummary, integrityReport } from "../integrity/integrity.ts";
 import { nodeStatus } from "../integrity/node-status.ts";
 import { errorBody } from "./errors.ts";
 
@@ -29,17 +29,14 @@ export function createIndexerApp(deps: IndexerAppDeps): Hono {
 
   app.get("/health", async (c) => {
     try {
-      const [tip, report] = await Promise.all([lastIndexedBlock(db.sql, network), integrityReport(db.sql, network)]);
-      const node = deps.nodeRpcUrl ? await nodeStatus(deps.nodeRpcUrl, tip?.height ?? null) : undefined;
+      const summary = await healthSummary(db.sql, network);
+      const node = deps.nodeRpcUrl
+        ? await nodeStatus(deps.nodeRpcUrl, summary.lastIndexedBlock?.height ?? null)
+        : undefined;
       return c.json({
         status: "ok",
         network,
-        lastIndexedBlock: tip,
-        lastContiguousBlock: report.lastContiguousBlock,
-        blocksReceivedOutOfOrder: report.blocksReceivedOutOfOrder,
-        integrity: report.status,
-        failedBodies: report.failedBodies.count,
-        reorgs: report.reorgs,
+        ...summary,
         ...(node ? { node } : {}),
         uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
       });

@@ -27,6 +27,8 @@ interface ChainStateRow {
   tip_index_block_hash: string | null;
   tip_height: number | null;
   highest_height_seen: number | null;
+  lowest_height: number | null;
+  contiguous_height: number | null;
 }
 
 /**
@@ -46,7 +48,7 @@ export async function storeBlock(
   const [state] = await sql<ChainStateRow[]>`
     insert into chain_state (network) values (${network})
     on conflict (network) do update set network = excluded.network
-    returning tip_index_block_hash, tip_height, highest_height_seen`;
+    returning tip_index_block_hash, tip_height, highest_height_seen, lowest_height, contiguous_height`;
   if (!state) throw new Error("chain_state upsert returned no row");
   const [existing] = await sql`select 1 from blocks where network = ${network} and index_block_hash = ${hash}`;
   if (existing) return { status: "duplicate", indexBlockHash: hash, height };
@@ -97,6 +99,11 @@ export async function storeBlock(
     canonical: choice.canonical,
     reorgId: reorg?.id ?? null,
   };
+  // Fork choice only ever swaps canonical blocks height for height, so the contiguous run never
+  // shrinks: scan on from where it ended (or from a new lowest block) to the next missing height.
+  const newLowest = choice.canonical && (state.lowest_height === null || height < state.lowest_height);
+  const lowest = newLowest ? height : state.lowest_height;
+  const scanFrom = newLowest ? height : (state.contiguous_height ?? lowest);
   const note = reorg
     ? { event: "reorg", ...job, depth: reorg.depth, orphaned: reorg.orphaned.length }
     : { event: "block", ...job };
@@ -106,6 +113,13 @@ export async function storeBlock(
         tip_index_block_hash = ${choice.newTip?.indexBlockHash ?? null},
         tip_height = ${choice.newTip?.height ?? null},
         highest_height_seen = greatest(coalesce(highest_height_seen, ${height}), ${height}),
+        lowest_height = ${lowest},
+        contiguous_height = (
+          select b.block_height from blocks b
+          where b.network = ${network} and b.canonical and b.block_height >= ${scanFrom}
+            and not exists (
+              select 1 from blocks x where x.network = ${network} and x.canonical and x.block_height = b.block_height + 1)
+          order by b.block_height limit 1),
         blocks_out_of_order = blocks_out_of_order + ${outOfOrder ? 1 : 0},
         updated_at = now()
       where network = ${network}

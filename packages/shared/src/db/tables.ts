@@ -166,6 +166,8 @@ export interface ChainStateTable {
   tip_index_block_hash: string | null;
   tip_height: number | null;
   highest_height_seen: number | null;
+  lowest_height: number | null;
+  contiguous_height: number | null;
   blocks_out_of_order: Numeric;
   updated_at: Timestamp;
 }

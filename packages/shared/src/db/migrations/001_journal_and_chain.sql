@@ -200,6 +200,10 @@ create table chain_state (
   tip_index_block_hash text,
   tip_height           integer,
   highest_height_seen  integer,
+  -- Kept up to date per block so /health never scans the chain: the lowest canonical height, and
+  -- the top of the unbroken canonical run that starts there (last contiguous block).
+  lowest_height        integer,
+  contiguous_height    integer,
   blocks_out_of_order  bigint not null default 0,
   updated_at           timestamptz not null default now()
 );

@@ -73,9 +73,7 @@ export function createIndexerApp(deps: IndexerAppDeps): Hono {
     const body = new Uint8Array(await c.req.arrayBuffer());
     try {
       const outcome = await ingestor.ingest(path, body);
-      const fields = { path, journalId: outcome.journalId, bytes: body.byteLength };
       if (outcome.ok) {
-        log.debug({ ...fields, result: outcome.result }, "ingested");
         return c.json({ ok: true, journalId: outcome.journalId, result: outcome.result ?? null });
       }
       return c.json({

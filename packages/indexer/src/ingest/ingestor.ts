@@ -65,13 +65,17 @@ export class Ingestor {
     return await this.guard(async () => {
       if (!failure) {
         try {
-          return await this.db.sql.begin(async (tx) => {
+          const outcome = await this.db.sql.begin(async (tx) => {
             const journalId = await appendJournal(tx, this.network, path, body, source);
             const result = route
               ? await route.store(tx, prepared as never, { network: this.network, journalId, source })
               : null;
             return { ok: true as const, journalId, path, result };
           });
+          const fields = { path, journalId: outcome.journalId, source, bytes: body.byteLength };
+          if (route?.describe) this.log.info({ ...fields, ...route.describe(outcome.result) }, "ingested");
+          else this.log.debug(fields, "ingested");
+          return outcome;
         } catch (err) {
           if (isTransientDbError(err)) throw err;
           failure = failureOf(err);

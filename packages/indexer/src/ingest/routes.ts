@@ -10,7 +10,7 @@ import {
 } from "@second-layer/shared/stacks/node-payloads";
 import type { z } from "zod";
 import { blockRows, TransactionDecodeError } from "../store/block-rows.ts";
-import { storeBlock } from "../store/store-block.ts";
+import { type StoreBlockResult, storeBlock } from "../store/store-block.ts";
 import {
   dropMempoolTxs,
   type MempoolTxRow,
@@ -40,6 +40,8 @@ export interface StoreContext {
 export interface Route<P = unknown> {
   prepare(json: unknown): P;
   store(sql: Sql, prepared: P, ctx: StoreContext): Promise<unknown>;
+  /** Log fields for a committed result, for routes worth an info line per POST (blocks). */
+  describe?(result: unknown): Record<string, unknown>;
 }
 
 function validate<S extends z.ZodType>(schema: S, json: unknown, what: string): z.infer<S> {
@@ -71,6 +73,17 @@ const newBlock: Route<{ payload: z.infer<typeof newBlockSchema>; rows: ReturnTyp
     return { payload, rows: decodeOrReject(() => blockRows(payload)) };
   },
   store: (sql, { payload, rows }, ctx) => storeBlock(sql, payload, rows, ctx),
+  describe(result) {
+    const r = result as StoreBlockResult;
+    if (r.status === "duplicate") return { height: r.height, indexBlockHash: r.indexBlockHash, duplicate: true };
+    return {
+      height: r.height,
+      indexBlockHash: r.indexBlockHash,
+      canonical: r.canonical,
+      outOfOrder: r.outOfOrder,
+      ...(r.reorg ? { reorgDepth: r.reorg.depth, reorgId: r.reorg.id } : {}),
+    };
+  },
 };
 
 const newMicroblocks: Route<{

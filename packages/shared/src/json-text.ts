@@ -6,7 +6,3 @@ const ESCAPED_NUL = /(?<!\\)((?:\\\\)*)\\u0000/g;
 export function toPostgresJson(value: unknown): string {
   return JSON.stringify(value).replace(ESCAPED_NUL, "$1");
 }
-
-export function stripNul(text: string): string {
-  return text.replaceAll("\u0000", "");
-}

@@ -1,4 +1,5 @@
 import type { Sql } from "@second-layer/shared/db/connect";
+import { toPostgresJson } from "@second-layer/shared/json-text";
 
 /** Bodies are stored in pieces of this size (see the journal_chunks comment in migration 001). */
 export const JOURNAL_CHUNK_BYTES = 16 * 1024 * 1024;
@@ -90,10 +91,12 @@ export interface FailureInfo {
 }
 
 export async function recordFailure(sql: Sql, journalId: string, failure: FailureInfo): Promise<void> {
-  const details = failure.details === undefined ? null : JSON.stringify(failure.details);
+  // Error text can quote the body, and Postgres text cannot hold NUL.
+  const details = failure.details === undefined ? null : toPostgresJson(failure.details);
+  const message = failure.message.replaceAll("\u0000", "");
   await sql`
     insert into journal_failures (journal_id, error_code, error, details)
-    values (${journalId}, ${failure.code}, ${failure.message}, ${details}::text::jsonb)
+    values (${journalId}, ${failure.code}, ${message}, ${details}::text::jsonb)
     on conflict (journal_id) do update
       set error_code = excluded.error_code, error = excluded.error, details = excluded.details,
           failed_at = now(), attempts = journal_failures.attempts + 1, resolved_at = null`;

@@ -74,9 +74,13 @@ create table blocks (
 );
 -- At most one canonical block per height: fork choice can never leave two.
 create unique index blocks_canonical_height_uidx on blocks (network, block_height) where canonical;
-create index blocks_height_idx on blocks (network, block_height);
-create index blocks_parent_idx on blocks (network, parent_index_block_hash);
-create index blocks_block_hash_idx on blocks (network, block_hash);
+-- Secondary indexes lead with the selective column, not `network`: the foreign-key checks from
+-- transactions/events look blocks up by (network, index_block_hash), and a plan cached while the
+-- table was empty could otherwise pick an index whose only usable column is `network` and scan
+-- every block of the network per row (measured: per-block ingest cost grew with the chain).
+create index blocks_height_idx on blocks (block_height, network);
+create index blocks_parent_idx on blocks (parent_index_block_hash, network);
+create index blocks_block_hash_idx on blocks (block_hash, network);
 
 create table transactions (
   network                 text    not null,

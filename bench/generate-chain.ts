@@ -1,147 +1,214 @@
 import { createHash } from "node:crypto";
-import { Cl, makeContractCall, makeSTXTokenTransfer, serializeCV } from "@stacks/transactions";
+import type { NewBlockPayload } from "@second-layer/shared/stacks/node-payloads";
+import {
+  Cl,
+  getAddressFromPrivateKey,
+  makeContractCall,
+  makeSTXTokenTransfer,
+  serializeCV,
+} from "@stacks/transactions";
 
-// A deterministic chain of mainnet-like `/new_block` bodies: real signed transactions (raw_tx decodes),
-// ~20 transactions and ~60 events per block. Signing is the slow part, so a pool of transactions is
-// signed once and reused across blocks (txids repeat between blocks, which the schema allows).
+// A deterministic chain of mainnet-like `/new_block` bodies (Nakamoto-era fields, as in the recorded
+// fixtures) carrying real signed transactions, so raw_tx decodes exactly as a node's would. Signing
+// is the slow part: a pool is signed once and reused across blocks (txids then repeat between
+// blocks, which the schema allows: a transaction's key includes its block).
 
-const KEYS = [
-  "edf9aee84d9b7abc145504dde6726c64f369d37ee34ded868fabd876c26570bc01",
-  "7287ba251d44a4d3fd9276c88ce34c5c52a038955511cccaf77e61068649c17801",
-  "530d9f61984c888536871c6573073bdfc0058896dc1adfe9a6a10dfacadc209101",
-  "d655b2523bcd65e34889725c73064feb17ceb796831c0e111ba1a552b0f31b3901",
-];
+// A token transfer emits 1 event and a marketplace call 5; the pool alternates them, so every block
+// carries 3 events per transaction on average (60).
+const TXS_PER_BLOCK = 20;
+const BLOCKS_PER_TENURE = 30;
+const BLOCK_SECONDS = 5;
+const FIRST_BURN_HEIGHT = 900_000;
+const FIRST_TENURE_HEIGHT = 180_000;
+const GENESIS_TIME = 1_750_000_000;
+// Eight signers, all of whom signed: u16 count, u32 byte length, then the bits.
+const SIGNERS = 8;
+const SIGNER_BITVEC = "000800000001ff";
+
+function hash(label: string): string {
+  return createHash("sha256").update(label).digest("hex");
+}
+
+const KEYS = Array.from({ length: 10 }, (_, i) => `${hash(`bench-key-${i}`)}01`);
+const SENDERS = KEYS.map((k) => getAddressFromPrivateKey(k, "mainnet"));
+const DEPLOYER = SENDERS[0] as string;
+const MARKET = `${DEPLOYER}.bench-market`;
+const TOKEN = `${DEPLOYER}.bench-token`;
 const RECIPIENT = "SP3FGQ8Z7JY9BWYZ5WM53E0M9NK7WHJF0691NZ159";
-const TOKEN = "SP2C2YFP12AJZB4MABJBAJ55XECVS7E4PMMZ89YZR.usda-token";
 
-interface PooledTx {
+export interface PooledTx {
   txid: string;
   rawTx: string;
   sender: string;
-  kind: "transfer" | "call";
-}
-
-function hash(label: string): string {
-  return `0x${createHash("sha256").update(label).digest("hex")}`;
+  /** STX amount of a transfer; price (and, modulo 100,000, token id) of a marketplace call. */
+  amount: bigint;
+  kind: "transfer" | "mint";
 }
 
 export async function signTransactionPool(size: number): Promise<PooledTx[]> {
   const pool: PooledTx[] = [];
   for (let i = 0; i < size; i++) {
-    const senderKey = KEYS[i % KEYS.length] as string;
-    const nonce = BigInt(Math.floor(i / KEYS.length));
+    const k = i % KEYS.length;
+    const common = {
+      senderKey: KEYS[k] as string,
+      network: "mainnet" as const,
+      nonce: BigInt(Math.floor(i / KEYS.length)),
+    };
+    const kind = i % 2 === 0 ? "transfer" : "mint";
+    const amount = 1_000_000n + BigInt(i) * 137n;
     const tx =
-      i % 2 === 0
-        ? await makeSTXTokenTransfer({
-            recipient: RECIPIENT,
-            amount: 1000n + BigInt(i),
-            senderKey,
-            network: "mainnet",
-            fee: 300n,
-            nonce,
-          })
+      kind === "transfer"
+        ? await makeSTXTokenTransfer({ ...common, recipient: RECIPIENT, amount, fee: 180n })
         : await makeContractCall({
-            contractAddress: "SP2C2YFP12AJZB4MABJBAJ55XECVS7E4PMMZ89YZR",
-            contractName: "usda-token",
-            functionName: "transfer",
-            functionArgs: [Cl.uint(5000 + i), Cl.principal(RECIPIENT), Cl.principal(RECIPIENT), Cl.none()],
-            senderKey,
-            network: "mainnet",
-            fee: 2000n,
-            nonce,
+            ...common,
+            contractAddress: DEPLOYER,
+            contractName: "bench-market",
+            functionName: "mint-with-token",
+            functionArgs: [Cl.uint(i), Cl.uint(amount), Cl.contractPrincipal(DEPLOYER, "bench-token")],
+            fee: 3_000n,
             validateWithAbi: false,
           });
-    pool.push({
-      txid: `0x${tx.txid()}`,
-      rawTx: `0x${tx.serialize()}`,
-      sender: RECIPIENT,
-      kind: i % 2 === 0 ? "transfer" : "call",
-    });
+    pool.push({ txid: `0x${tx.txid()}`, rawTx: `0x${tx.serialize()}`, sender: SENDERS[k] as string, amount, kind });
   }
   return pool;
 }
 
-const COST = { read_count: 5, read_length: 3000, runtime: 40000, write_count: 2, write_length: 150 };
+type NodeEvent = NewBlockPayload["events"][number];
 
-function eventsFor(tx: PooledTx, i: number, firstIndex: number) {
-  const base = { txid: tx.txid, committed: true };
-  const print = `0x${serializeCV(Cl.tuple({ action: Cl.stringAscii("transfer"), amount: Cl.uint(5000 + i), memo: Cl.bufferFromUtf8("bench") }))}`;
+function eventsOf(tx: PooledTx, firstIndex: number): NodeEvent[] {
+  const at = (n: number) => ({ txid: tx.txid, committed: true, event_index: firstIndex + n });
+  if (tx.kind === "transfer") {
+    const amount = String(tx.amount);
+    const memo = "00".repeat(34);
+    return [
+      {
+        ...at(0),
+        type: "stx_transfer_event",
+        stx_transfer_event: { sender: tx.sender, recipient: RECIPIENT, amount, memo },
+      },
+    ];
+  }
+  const tokenId = Cl.uint(tx.amount % 100_000n);
+  const print = Cl.tuple({
+    action: Cl.stringAscii("mint"),
+    buyer: Cl.principal(tx.sender),
+    id: tokenId,
+    price: Cl.uint(tx.amount),
+    memo: Cl.bufferFromUtf8("second-layer bench"),
+  });
+  const asset_identifier = `${TOKEN}::bench`;
+  const price = String(tx.amount);
+  const royalty = String(tx.amount / 10n);
   return [
     {
-      ...base,
-      event_index: firstIndex,
-      type: "stx_transfer_event",
-      stx_transfer_event: { sender: RECIPIENT, recipient: RECIPIENT, amount: String(1000 + i), memo: "" },
+      ...at(0),
+      type: "ft_transfer_event",
+      ft_transfer_event: { asset_identifier, sender: tx.sender, recipient: MARKET, amount: price },
     },
     {
-      ...base,
-      event_index: firstIndex + 1,
+      ...at(1),
       type: "ft_transfer_event",
-      ft_transfer_event: {
-        asset_identifier: `${TOKEN}::usda`,
-        sender: RECIPIENT,
-        recipient: RECIPIENT,
-        amount: String(5000 + i),
+      ft_transfer_event: { asset_identifier, sender: MARKET, recipient: DEPLOYER, amount: royalty },
+    },
+    {
+      ...at(2),
+      type: "stx_transfer_event",
+      stx_transfer_event: { sender: tx.sender, recipient: DEPLOYER, amount: "1000000", memo: "" },
+    },
+    {
+      ...at(3),
+      type: "nft_mint_event",
+      nft_mint_event: {
+        asset_identifier: `${MARKET}::bench-nft`,
+        recipient: tx.sender,
+        raw_value: `0x${serializeCV(tokenId)}`,
       },
     },
     {
-      ...base,
-      event_index: firstIndex + 2,
+      ...at(4),
       type: "contract_event",
-      contract_event: { contract_identifier: TOKEN, topic: "print", raw_value: print },
+      contract_event: { contract_identifier: MARKET, topic: "print", raw_value: `0x${serializeCV(print)}` },
     },
   ];
 }
 
-export interface ChainOptions {
-  blocks: number;
-  txsPerBlock?: number;
-  pool: PooledTx[];
+function executionCost(tx: PooledTx) {
+  return tx.kind === "transfer"
+    ? { read_count: 0, read_length: 0, runtime: 0, write_count: 0, write_length: 0 }
+    : { read_count: 14, read_length: 9_380, runtime: 61_205, write_count: 6, write_length: 412 };
 }
 
-/** Yields block bodies in chain order; each is built on demand so the whole chain is never in memory. */
-export function* generateChain(opts: ChainOptions): Generator<Record<string, unknown>> {
-  const perBlock = opts.txsPerBlock ?? 20;
-  for (let h = 1; h <= opts.blocks; h++) {
+// Hashes per height: block `h`'s parent is block `h - 1`, so the chain links by construction.
+const indexHash = (h: number) => `0x${hash(`index-${h}`)}`;
+const blockHash = (h: number) => `0x${hash(`block-${h}`)}`;
+const burnHash = (tenure: number) => `0x${hash(`burn-${tenure}`)}`;
+const burnTime = (tenure: number) => GENESIS_TIME + tenure * BLOCKS_PER_TENURE * BLOCK_SECONDS - 2;
+
+/** Yields bodies for heights 1..blocks in chain order, each built on demand. */
+export function* generateChain(blocks: number, pool: PooledTx[]): Generator<NewBlockPayload> {
+  for (let h = 1; h <= blocks; h++) {
     const txs = Array.from(
-      { length: perBlock },
-      (_, j) => opts.pool[((h - 1) * perBlock + j) % opts.pool.length] as PooledTx,
+      { length: TXS_PER_BLOCK },
+      (_, j) => pool[((h - 1) * TXS_PER_BLOCK + j) % pool.length] as PooledTx,
     );
-    const events = txs.flatMap((tx, j) => eventsFor(tx, h * 100 + j, j * 3));
+    const events: NodeEvent[] = [];
+    for (const tx of txs) events.push(...eventsOf(tx, events.length));
+    const costs = txs.map(executionCost);
+    const total = (key: keyof ReturnType<typeof executionCost>) => costs.reduce((sum, c) => sum + c[key], 0);
+    const tenure = Math.floor((h - 1) / BLOCKS_PER_TENURE);
+    // The first block of a tenure follows a new burn block; the others share their tenure's.
+    const parentTenure = (h - 1) % BLOCKS_PER_TENURE === 0 ? tenure - 1 : tenure;
     yield {
-      block_hash: hash(`block-${h}`),
+      anchored_cost: {
+        read_count: total("read_count"),
+        read_length: total("read_length"),
+        runtime: total("runtime"),
+        write_count: total("write_count"),
+        write_length: total("write_length"),
+      },
+      block_hash: blockHash(h),
       block_height: h,
-      block_time: 1_700_000_000 + h * 5,
-      index_block_hash: hash(`index-${h}`),
-      parent_index_block_hash: hash(`index-${h - 1}`),
-      parent_block_hash: hash(`block-${h - 1}`),
+      block_time: GENESIS_TIME + h * BLOCK_SECONDS,
+      burn_block_hash: burnHash(tenure),
+      burn_block_height: FIRST_BURN_HEIGHT + tenure,
+      burn_block_time: burnTime(tenure),
+      confirmed_microblocks_cost: { read_count: 0, read_length: 0, runtime: 0, write_count: 0, write_length: 0 },
+      consensus_hash: `0x${hash(`consensus-${tenure}`).slice(0, 40)}`,
+      cycle_number: null,
+      events,
+      index_block_hash: indexHash(h),
+      matured_miner_rewards: [],
+      miner_signature: `0x00${hash(`miner-sig-${h}`)}${hash(`miner-sig-${h}/2`)}`,
+      miner_txid: `0x${hash(`commit-${tenure}`)}`,
+      parent_block_hash: blockHash(h - 1),
+      parent_burn_block_hash: burnHash(parentTenure),
+      parent_burn_block_height: FIRST_BURN_HEIGHT + parentTenure,
+      parent_burn_block_timestamp: burnTime(parentTenure),
+      parent_index_block_hash: indexHash(h - 1),
       parent_microblock: `0x${"00".repeat(32)}`,
       parent_microblock_sequence: 0,
-      burn_block_hash: hash(`burn-${h}`),
-      burn_block_height: 800_000 + h,
-      burn_block_time: 1_700_000_000 + h * 5,
-      tenure_height: 100_000 + Math.floor(h / 10),
-      consensus_hash: `0x${"ab".repeat(20)}`,
-      miner_txid: hash(`miner-${h}`),
-      signer_bitvec: "000800000001ff",
-      signer_signature: [`01${"cd".repeat(64)}`],
-      anchored_cost: COST,
-      confirmed_microblocks_cost: { read_count: 0, read_length: 0, runtime: 0, write_count: 0, write_length: 0 },
-      matured_miner_rewards: [],
+      reward_set: null,
+      signer_bitvec: SIGNER_BITVEC,
+      signer_signature: Array.from(
+        { length: SIGNERS },
+        (_, s) => `00${hash(`sig-${h}-${s}`)}${hash(`sig-${h}-${s}/2`)}`,
+      ),
+      signer_signature_hash: blockHash(h),
+      tenure_height: FIRST_TENURE_HEIGHT + tenure,
       transactions: txs.map((tx, j) => ({
-        txid: tx.txid,
-        tx_index: j,
-        status: "success",
+        burnchain_op: null,
+        contract_interface: null,
+        execution_cost: costs[j],
+        microblock_hash: null,
+        microblock_parent_hash: null,
+        microblock_sequence: null,
         raw_result: "0x0703",
         raw_tx: tx.rawTx,
+        status: "success",
+        tx_index: j,
+        txid: tx.txid,
         vm_error: null,
-        execution_cost: COST,
-        contract_abi: null,
-        microblock_hash: null,
-        microblock_sequence: null,
-        microblock_parent_hash: null,
       })),
-      events,
     };
   }
 }

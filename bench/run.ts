@@ -1,6 +1,5 @@
-// `bun run bench`: runs every bench/*.bench.ts, prints a table and writes bench/results.json.
-// Each benchmark module exports `run(): Promise<BenchResult[]>`; `baseline` is the machine limit or
-// peer measured in the same run, and `ratio` is value / baseline.
+// `bun run bench [NAME]`: runs every bench/*.bench.ts (or those whose file name contains NAME), prints
+// a table and writes bench/results.json. Each module exports `run(): Promise<BenchResult[]>`.
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -8,7 +7,9 @@ export interface BenchResult {
   name: string;
   value: number;
   unit: string;
+  /** What the value is judged against: a limit measured in the same run, or a target. */
   baseline?: number;
+  /** value / baseline */
   ratio?: number;
 }
 
@@ -17,23 +18,37 @@ const only = process.argv[2];
 const files = readdirSync(dir)
   .filter((f) => f.endsWith(".bench.ts") && (!only || f.includes(only)))
   .sort();
+if (files.length === 0) throw new Error(`no bench/*.bench.ts matches ${JSON.stringify(only)}`);
 
 const results: BenchResult[] = [];
+let failed = false;
 for (const file of files) {
   process.stderr.write(`running ${file}...\n`);
-  const mod = (await import(join(dir, file))) as { run: () => Promise<BenchResult[]> };
-  results.push(...(await mod.run()));
+  try {
+    const mod = (await import(join(dir, file))) as { run: () => Promise<BenchResult[]> };
+    results.push(...(await mod.run()));
+  } catch (err) {
+    failed = true;
+    process.stderr.write(`${file} failed: ${(err as Error)?.stack ?? err}\n`);
+  }
 }
 
 const fmt = (n: number | undefined) => (n === undefined ? "" : n >= 100 ? Math.round(n).toString() : n.toFixed(2));
-console.table(
-  results.map((r) => ({
-    name: r.name,
-    value: fmt(r.value),
-    unit: r.unit,
-    baseline: fmt(r.baseline),
-    ratio: fmt(r.ratio),
-  })),
-);
+if (results.length > 0) {
+  console.table(
+    results.map((r) => ({
+      name: r.name,
+      value: fmt(r.value),
+      unit: r.unit,
+      baseline: fmt(r.baseline),
+      ratio: fmt(r.ratio),
+    })),
+  );
+}
+// A partial run would overwrite the figures of the benches that failed: keep the last complete file.
+if (failed) {
+  process.stderr.write("a benchmark failed; bench/results.json left unchanged\n");
+  process.exit(1);
+}
 writeFileSync(join(dir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
 process.stderr.write(`wrote ${join(dir, "results.json")}\n`);

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { blockRows } from "@second-layer/indexer/store/block-rows";
+import { blockRow, blockRows } from "@second-layer/indexer/store/block-rows";
 import { connect, type Db } from "@second-layer/shared/db/connect";
 import { freePort, removeLocalPostgres, startLocalPostgres } from "@second-layer/shared/db/local-postgres";
 import { migrate } from "@second-layer/shared/db/migrate";
@@ -120,33 +120,7 @@ function rowsOf(body: string): { block: Row; transactions: Row[]; events: Row[] 
     block_height: b.block_height,
     canonical: true,
   };
-  const block = {
-    ...common,
-    block_hash: b.block_hash,
-    parent_index_block_hash: b.parent_index_block_hash,
-    parent_block_hash: b.parent_block_hash,
-    parent_microblock_hash: b.parent_microblock ?? null,
-    parent_microblock_sequence: b.parent_microblock_sequence ?? null,
-    burn_block_hash: b.burn_block_hash,
-    burn_block_height: b.burn_block_height,
-    burn_block_time: b.burn_block_time,
-    block_time: b.block_time ?? null,
-    tenure_height: b.tenure_height ?? null,
-    consensus_hash: b.consensus_hash ?? null,
-    miner_txid: b.miner_txid ?? null,
-    signer_bitvec: b.signer_bitvec ?? null,
-    signer_signature: b.signer_signature ?? null,
-    signer_signature_hash: b.signer_signature_hash ?? null,
-    miner_signature: b.miner_signature ?? null,
-    cycle_number: b.cycle_number ?? null,
-    reward_set: b.reward_set ?? null,
-    matured_miner_rewards: b.matured_miner_rewards ?? null,
-    anchored_cost: b.anchored_cost ?? null,
-    confirmed_microblocks_cost: b.confirmed_microblocks_cost ?? null,
-    tx_count: transactions.length,
-    event_count: events.length,
-    source: "node",
-  };
+  const block = { ...common, ...blockRow(b, { transactions, events }), source: "node" };
   return {
     block: block as Row,
     transactions: transactions.map((t) => ({ ...common, ...t }) as Row),

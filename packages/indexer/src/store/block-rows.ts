@@ -190,3 +190,34 @@ export function blockRows(block: Pick<NewBlockPayload, "transactions" | "events"
   const events = block.events.map((ev) => eventRow(ev, success.get(ev.txid) ?? false));
   return { transactions, events };
 }
+
+/** The `blocks` columns that come from the payload; JSON-typed ones keep their parsed values. */
+export function blockRow(b: NewBlockPayload, rows: BlockRows) {
+  return {
+    index_block_hash: b.index_block_hash,
+    block_hash: b.block_hash,
+    block_height: b.block_height,
+    parent_index_block_hash: b.parent_index_block_hash,
+    parent_block_hash: b.parent_block_hash,
+    parent_microblock_hash: b.parent_microblock ?? null,
+    parent_microblock_sequence: b.parent_microblock_sequence ?? null,
+    burn_block_hash: b.burn_block_hash,
+    burn_block_height: b.burn_block_height,
+    burn_block_time: b.burn_block_time,
+    block_time: b.block_time ?? null,
+    tenure_height: b.tenure_height ?? null,
+    consensus_hash: b.consensus_hash ?? null,
+    miner_txid: b.miner_txid ?? null,
+    signer_bitvec: b.signer_bitvec ?? null,
+    signer_signature: b.signer_signature ?? null,
+    signer_signature_hash: b.signer_signature_hash ?? null,
+    miner_signature: b.miner_signature ?? null,
+    cycle_number: b.cycle_number ?? null,
+    reward_set: b.reward_set ?? null,
+    matured_miner_rewards: b.matured_miner_rewards ?? null,
+    anchored_cost: b.anchored_cost ?? null,
+    confirmed_microblocks_cost: b.confirmed_microblocks_cost ?? null,
+    tx_count: rows.transactions.length,
+    event_count: rows.events.length,
+  };
+}

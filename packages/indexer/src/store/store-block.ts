@@ -1,7 +1,7 @@
 import type { Sql } from "@second-layer/shared/db/connect";
 import { toPostgresJson } from "@second-layer/shared/json-text";
 import type { NewBlockPayload } from "@second-layer/shared/stacks/node-payloads";
-import type { BlockRows } from "./block-rows.ts";
+import { type BlockRows, blockRow } from "./block-rows.ts";
 import { type ChainTip, decideForkChoice, setCanonical } from "./fork-choice.ts";
 
 export const CHAIN_CHANNEL = "second_layer_chain";
@@ -142,6 +142,7 @@ async function insertBlockRow(
   opts: StoreBlockOptions,
   canonical: boolean,
 ): Promise<void> {
+  const r = blockRow(b, rows);
   await sql`
     insert into blocks (
       network, index_block_hash, block_hash, block_height, parent_index_block_hash, parent_block_hash,
@@ -150,14 +151,14 @@ async function insertBlockRow(
       signer_signature_hash, miner_signature, cycle_number, reward_set, matured_miner_rewards,
       anchored_cost, confirmed_microblocks_cost, tx_count, event_count, canonical, source, journal_id
     ) values (
-      ${opts.network}, ${b.index_block_hash}, ${b.block_hash}, ${b.block_height}, ${b.parent_index_block_hash},
-      ${b.parent_block_hash}, ${b.parent_microblock ?? null}, ${b.parent_microblock_sequence ?? null},
-      ${b.burn_block_hash}, ${b.burn_block_height}, ${b.burn_block_time}, ${b.block_time ?? null},
-      ${b.tenure_height ?? null}, ${b.consensus_hash ?? null}, ${b.miner_txid ?? null}, ${b.signer_bitvec ?? null},
-      ${jsonOrNull(b.signer_signature)}::text::jsonb, ${b.signer_signature_hash ?? null}, ${b.miner_signature ?? null},
-      ${b.cycle_number ?? null}, ${jsonOrNull(b.reward_set)}::text::jsonb, ${jsonOrNull(b.matured_miner_rewards)}::text::jsonb,
-      ${jsonOrNull(b.anchored_cost)}::text::jsonb, ${jsonOrNull(b.confirmed_microblocks_cost)}::text::jsonb,
-      ${rows.transactions.length}, ${rows.events.length}, ${canonical}, ${opts.source}, ${opts.journalId}
+      ${opts.network}, ${r.index_block_hash}, ${r.block_hash}, ${r.block_height}, ${r.parent_index_block_hash},
+      ${r.parent_block_hash}, ${r.parent_microblock_hash}, ${r.parent_microblock_sequence},
+      ${r.burn_block_hash}, ${r.burn_block_height}, ${r.burn_block_time}, ${r.block_time},
+      ${r.tenure_height}, ${r.consensus_hash}, ${r.miner_txid}, ${r.signer_bitvec},
+      ${jsonOrNull(r.signer_signature)}::text::jsonb, ${r.signer_signature_hash}, ${r.miner_signature},
+      ${r.cycle_number}, ${jsonOrNull(r.reward_set)}::text::jsonb, ${jsonOrNull(r.matured_miner_rewards)}::text::jsonb,
+      ${jsonOrNull(r.anchored_cost)}::text::jsonb, ${jsonOrNull(r.confirmed_microblocks_cost)}::text::jsonb,
+      ${r.tx_count}, ${r.event_count}, ${canonical}, ${opts.source}, ${opts.journalId}
     )`;
 }
 

@@ -113,14 +113,15 @@ type Row = Record<string, Parameters<Db["sql"]["json"]>[0]>;
  */
 function rowsOf(body: string): { block: Row; transactions: Row[]; events: Row[] } {
   const b = newBlockSchema.parse(JSON.parse(body));
-  const { transactions, events } = blockRows(b);
+  const rows = blockRows(b);
+  const { transactions, events } = rows;
   const common = {
     network: NETWORK,
     index_block_hash: b.index_block_hash,
     block_height: b.block_height,
     canonical: true,
   };
-  const block = { ...common, ...blockRow(b, { transactions, events }), source: "node" };
+  const block = { ...common, ...blockRow(b, rows), source: "node" };
   return {
     block: block as Row,
     transactions: transactions.map((t) => ({ ...common, ...t }) as Row),

@@ -118,10 +118,11 @@ describe("AUTO_BACKFILL", () => {
     expect(omit(got.blocks, [...ARRIVAL, ...NOT_IN_STACKS_API])).toEqual(
       omit(want.blocks, [...ARRIVAL, ...NOT_IN_STACKS_API]),
     );
-    expect(got.blocks.map((r) => r.source)).toEqual(MISSING.map(() => "backfill"));
+    // Each block says where it came from: this source is the lossy kind.
+    expect(got.blocks.map((r) => r.source)).toEqual(MISSING.map(() => "stacks-api"));
     const journal =
       await dbA.sql`select source, count(*)::int as n from journal where path = '/new_block' group by source`;
-    expect(journal.find((j) => j.source === "backfill")?.n).toBe(MISSING.length);
+    expect(journal.find((j) => j.source === "stacks-api")?.n).toBe(MISSING.length);
     // Only the missing heights were asked for.
     const asked = api.requests
       .filter((r) => /^\/extended\/v2\/blocks\/\d+$/.test(r))
@@ -139,7 +140,7 @@ describe("AUTO_BACKFILL", () => {
     expect(got.transactions).toEqual(want.transactions);
     expect(got.events).toEqual(want.events);
     expect(omit(got.blocks, ARRIVAL)).toEqual(omit(want.blocks, ARRIVAL));
-    const stored = await dbA.sql`select sha256 from journal where source = 'backfill' order by sha256`;
+    const stored = await dbA.sql`select sha256 from journal where source = 'second-layer' order by sha256`;
     const sent = await b.db.sql`
       select j.sha256 from blocks k join journal j on j.id = k.journal_id
       where k.network = ${NETWORK} and k.canonical and k.block_height = any(${MISSING}::int[]) order by j.sha256`;

@@ -50,17 +50,23 @@ describe("fork choice", () => {
     expect(reorg?.fork_point_hash).toBe(hashOf("a1"));
     expect(reorg?.fork_point_height).toBe(1);
     expect(reorg?.depth).toBe(2);
-    expect(new Set(reorg?.orphaned_blocks)).toEqual(new Set([hashOf("a2"), hashOf("a3")]));
-    expect(new Set(reorg?.restored_blocks)).toEqual(new Set([hashOf("b2"), hashOf("b3"), hashOf("b4")]));
-    // The block that caused the reorg carries it to the worker through its outbox job.
+    // Orphaned in the order they leave the chain (highest first), restored in chain order.
+    expect(reorg?.orphaned_blocks).toEqual([hashOf("a3"), hashOf("a2")]);
+    expect(reorg?.restored_blocks).toEqual([hashOf("b2"), hashOf("b3"), hashOf("b4")]);
+    // The chain log says the same, in one ingest: rollbacks highest first, then applies lowest first.
+    const log = await db.sql`select seq::int, kind, index_block_hash, reorg_id from chain_log order by seq`;
+    expect(log.slice(3).map((e: any) => [e.kind, e.index_block_hash])).toEqual([
+      ["rollback", hashOf("a3")],
+      ["rollback", hashOf("a2")],
+      ["apply", hashOf("b2")],
+      ["apply", hashOf("b3")],
+      ["apply", hashOf("b4")],
+    ]);
+    expect(new Set(log.slice(3).map((e: any) => e.reorg_id))).toEqual(new Set([reorg?.id]));
+    // One wake-up job per network, carrying the newest seq: wake-ups never pile up.
     const jobs =
-      await db.sql`select j.payload from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'block' order by j.id`;
-    expect(jobs).toHaveLength(6);
-    expect(jobs.at(-1)?.payload).toMatchObject({
-      indexBlockHash: hashOf("b4"),
-      reorgId: reorg?.id,
-      canonical: true,
-    });
+      await db.sql`select j.payload from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'chain'`;
+    expect(jobs.map((j: any) => j.payload)).toEqual([{ network: "mainnet", seq: 8 }]);
   });
 
   test("a missing parent is a gap, not a fork; the gap filler re-runs fork choice", async () => {
@@ -109,17 +115,21 @@ describe("fork choice", () => {
     expect(await canonicalLabels(["a1", "a2", "a3"])).toEqual(["a1", "a2", "a3"]);
   });
 
-  test("reorgs and blocks are announced with NOTIFY after commit", async () => {
+  test("chain changes are announced with NOTIFY after commit, with the newest seq; a block that changes nothing is not", async () => {
     const listener = connect(db.url, { max: 1 });
     const notes: any[] = [];
     await listener.sql.listen("second_layer_chain", (payload) => notes.push(JSON.parse(payload)));
     await post("a1", 1, "g");
     await post("a2", 2, "a1");
-    await post("b2", 2, "a1");
-    await post("b3", 3, "b2");
-    for (let i = 0; i < 50 && notes.length < 4; i++) await Bun.sleep(20);
+    await post("b2", 2, "a1"); // a sibling: stored, not canonical, nothing in the log
+    await post("b3", 3, "b2"); // reorg: rollback a2, apply b2, apply b3
+    for (let i = 0; i < 50 && notes.length < 3; i++) await Bun.sleep(20);
+    await Bun.sleep(100);
     await listener.close();
-    expect(notes.map((n) => n.event)).toEqual(["block", "block", "block", "reorg"]);
-    expect(notes[3]).toMatchObject({ indexBlockHash: hashOf("b3"), depth: 1, orphaned: 1 });
+    expect(notes).toEqual([
+      { network: "mainnet", seq: 1 },
+      { network: "mainnet", seq: 2 },
+      { network: "mainnet", seq: 5 },
+    ]);
   });
 });

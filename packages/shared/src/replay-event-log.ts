@@ -6,6 +6,8 @@ export interface ReplayOptions {
   maxAttempts?: number;
   retryDelayMs?: number;
   onProgress?: (done: number, total: number, row: EventLogRow) => void;
+  /** The indexer's parsed 200 answer to each row. */
+  onAnswer?: (row: EventLogRow, answer: unknown) => void;
 }
 
 export interface ReplaySummary {
@@ -50,6 +52,7 @@ export async function replayEventLog(rows: EventLogRow[], opts: ReplayOptions): 
         summary.byStatus[res.status] = (summary.byStatus[res.status] ?? 0) + 1;
         if (res.status === 200) {
           const answer = safeJson(text) as { ok?: boolean; error?: { code: string; message: string } } | null;
+          opts.onAnswer?.(row, answer);
           if (answer?.ok === false && answer.error) {
             summary.rejected.push({
               id: row.id,

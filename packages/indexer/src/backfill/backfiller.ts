@@ -31,7 +31,7 @@ const encoder = new TextEncoder();
 
 /**
  * Fills gaps in the canonical chain from a block source. Fetched blocks go through the ingestor like a
- * node's POST (journal, rows, fork choice, outbox job) with source 'backfill', so they end up stored
+ * node's POST (journal, rows, fork choice, chain log) with the source's kind, so they end up stored
  * exactly like pushed ones. One loop, one block at a time, paced by a rate limit; it never throws.
  */
 export class Backfiller {
@@ -119,7 +119,7 @@ export class Backfiller {
     if (!(await linksToChain(sql, network, block.payload))) {
       throw new Error(`${source.kind} block ${hash} at height ${height} does not link to our canonical chain`);
     }
-    const outcome = await ingestor.ingest("/new_block", encoder.encode(block.body), "backfill");
+    const outcome = await ingestor.ingest("/new_block", encoder.encode(block.body), source.kind);
     if (!outcome.ok) {
       throw new Error(`block ${hash} was journaled as failed (journal ${outcome.journalId}): ${outcome.error.message}`);
     }

@@ -1,3 +1,4 @@
+import type { BlockSource as BlockOrigin } from "@second-layer/shared/db/tables";
 import { describeIssues, type NewBlockPayload, newBlockSchema } from "@second-layer/shared/stacks/node-payloads";
 
 /** A block fetched to fill a gap: the `/new_block` body that gets journaled, and its validated form. */
@@ -8,7 +9,7 @@ export interface SourceBlock {
 
 /** Where missing blocks come from. Each source turns its own data into a node-shaped `/new_block` body. */
 export interface BlockSource {
-  readonly kind: string;
+  readonly kind: Exclude<BlockOrigin, "node">;
   /** The canonical block at `height` as the source sees it; null when the source does not have it (yet). */
   fetchBlock(height: number, signal: AbortSignal): Promise<SourceBlock | null>;
 }

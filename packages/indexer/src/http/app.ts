@@ -5,6 +5,7 @@ import { journalBlocksResponse } from "../backfill/journal-blocks.ts";
 import { DatabaseUnavailableError, type Ingestor } from "../ingest/ingestor.ts";
 import { healthSummary, integrityReport } from "../integrity/integrity.ts";
 import { nodeStatus } from "../integrity/node-status.ts";
+import { chainEventsResponse } from "./chain-events.ts";
 import { errorBody } from "./errors.ts";
 
 export interface IndexerAppDeps {
@@ -57,6 +58,8 @@ export function createIndexerApp(deps: IndexerAppDeps): Hono {
     }
   });
 
+  app.get("/chain/events", (c) => chainEventsResponse(db.sql, network, c.req.query(), log));
+
   // Another indexer's backfiller reads this indexer's journaled blocks here (AUTO_BACKFILL_SOURCE_TYPE=second-layer).
   app.get("/journal/blocks", (c) => journalBlocksResponse(db.sql, network, c.req.query(), log));
 
@@ -74,7 +77,12 @@ export function createIndexerApp(deps: IndexerAppDeps): Hono {
     try {
       const outcome = await ingestor.ingest(path, body);
       if (outcome.ok) {
-        return c.json({ ok: true, journalId: outcome.journalId, result: outcome.result ?? null });
+        return c.json({
+          ok: true,
+          journalId: outcome.journalId,
+          result: outcome.result ?? null,
+          ...(outcome.duplicate ? { duplicate: true } : {}),
+        });
       }
       return c.json({
         ok: false,

@@ -1,15 +1,32 @@
 import { type Db, isTransientDbError, type Sql } from "@second-layer/shared/db/connect";
+import type { BlockSource } from "@second-layer/shared/db/tables";
 import type { Logger } from "@second-layer/shared/logger";
-import { appendJournal, type FailureInfo, readJournal, recordFailure, resolveFailure } from "./journal.ts";
+import { lockChainState } from "../store/chain-state.ts";
+import {
+  appendJournal,
+  type FailureInfo,
+  readJournal,
+  recordFailure,
+  resolveFailure,
+  retriedBody,
+  sha256Hex,
+} from "./journal.ts";
 import { JOURNAL_ONLY_ROUTES, PayloadError, ROUTES, type Route } from "./routes.ts";
 
 export type IngestOutcome =
-  | { ok: true; journalId: string; path: string; result: unknown }
+  | { ok: true; journalId: string; path: string; result: unknown; duplicate?: true }
   | { ok: false; journalId: string; path: string; error: FailureInfo };
 
 /** Postgres is unreachable: nothing was stored, and the sender should retry (HTTP 503). */
 export class DatabaseUnavailableError extends Error {
   readonly code = "DATABASE_UNAVAILABLE";
+}
+
+/** Thrown inside the ingest transaction to roll it back when the body turns out to be stored already. */
+class AlreadyStored extends Error {
+  constructor(readonly journalId: string) {
+    super("already stored");
+  }
 }
 
 const decoder = new TextDecoder("utf-8");
@@ -35,7 +52,8 @@ function failureOf(err: unknown): FailureInfo {
 /**
  * Turns event-observer bodies into rows. Journal first: every body is appended to the journal in the
  * same transaction as its rows; a body we cannot store is journaled with its error instead, so nothing
- * the node sent is ever lost, and `reprocess` can re-run it after a fix.
+ * the node sent is ever lost, and `reprocess` can re-run it after a fix. A retried POST is recognised
+ * before it is decoded and answered without being journaled again.
  */
 export class Ingestor {
   private readonly warnedPaths = new Set<string>();
@@ -46,30 +64,50 @@ export class Ingestor {
     private readonly log: Logger,
   ) {}
 
-  async ingest(path: string, body: Uint8Array, source: "node" | "backfill" = "node"): Promise<IngestOutcome> {
+  async ingest(path: string, body: Uint8Array, source: BlockSource = "node"): Promise<IngestOutcome> {
     const route = ROUTES[path];
     if (!route && !JOURNAL_ONLY_ROUTES.has(path) && !this.warnedPaths.has(path)) {
       this.warnedPaths.add(path);
       this.log.warn({ path }, "POST to an unknown event-observer path: journaled only");
     }
-    let prepared: unknown;
+    const digest = sha256Hex(body);
+    let json: unknown;
     let failure: FailureInfo | null = null;
     if (route) {
       try {
-        prepared = route.prepare(parseJson(body));
+        json = parseJson(body);
       } catch (err) {
-        // prepare is pure: whatever it throws is about this body, never about the database.
         failure = failureOf(err);
       }
     }
     return await this.guard(async () => {
+      const copy = await this.storedCopy(this.db.sql, path, route, json, digest, source);
+      if (copy !== null) return this.duplicate(path, copy, source);
+      let prepared: unknown;
+      if (route && !failure) {
+        try {
+          prepared = route.prepare(json);
+        } catch (err) {
+          // prepare is pure: whatever it throws is about this body, never about the database.
+          failure = failureOf(err);
+        }
+      }
       if (!failure) {
         try {
           const outcome = await this.db.sql.begin(async (tx) => {
-            const journalId = await appendJournal(tx, this.network, path, body, source);
+            // Pipelined: the lock comes first on the server, so the duplicate check after it sees
+            // every body committed before ours, and a duplicate rolls the journal row back.
+            const [state, again, journalId] = await Promise.all([
+              lockChainState(tx, this.network),
+              route?.storedCopy ? null : this.storedCopy(tx, path, route, json, digest, source),
+              appendJournal(tx, this.network, path, body, source, digest),
+            ]);
+            if (again !== null) throw new AlreadyStored(again);
             const result = route
-              ? await route.store(tx, prepared as never, { network: this.network, journalId, source })
+              ? await route.store(tx, prepared as never, { network: this.network, journalId, source, state })
               : null;
+            if (route?.isDuplicate?.(result))
+              throw new AlreadyStored((result as { journalId?: string }).journalId ?? "");
             return { ok: true as const, journalId, path, result };
           });
           const fields = { path, journalId: outcome.journalId, source, bytes: body.byteLength };
@@ -77,6 +115,7 @@ export class Ingestor {
           else this.log.debug(fields, "ingested");
           return outcome;
         } catch (err) {
+          if (err instanceof AlreadyStored) return this.duplicate(path, err.journalId, source);
           if (isTransientDbError(err)) throw err;
           failure = failureOf(err);
           this.log.error({ path, err }, "storing a body failed; journaling it as a failure");
@@ -84,7 +123,7 @@ export class Ingestor {
       }
       const error = failure;
       const journalId = await this.db.sql.begin(async (tx) => {
-        const id = await appendJournal(tx, this.network, path, body, source);
+        const id = await appendJournal(tx, this.network, path, body, source, digest);
         await recordFailure(tx, id, error);
         return id;
       });
@@ -98,18 +137,15 @@ export class Ingestor {
     return await this.guard(async () => {
       const entry = await readJournal(this.db.sql, journalId);
       const route: Route<never> | undefined = ROUTES[entry.path];
-      const store = async (sql: Sql, prepared: unknown) =>
-        route
-          ? await route.store(sql, prepared as never, {
-              network: entry.network,
-              journalId,
-              source: entry.source,
-            })
-          : null;
+      // Bodies journaled before the kind of backfill source was recorded are treated as the lossy kind.
+      const source: BlockSource = entry.source === "backfill" ? "stacks-api" : entry.source;
       try {
         const prepared = route ? route.prepare(parseJson(entry.body)) : undefined;
         const result = await this.db.sql.begin(async (tx) => {
-          const r = await store(tx, prepared);
+          const state = await lockChainState(tx, entry.network);
+          const r = route
+            ? await route.store(tx, prepared as never, { network: entry.network, journalId, source, state })
+            : null;
           await resolveFailure(tx, journalId);
           return r;
         });
@@ -121,6 +157,23 @@ export class Ingestor {
         return { ok: false, journalId, path: entry.path, error };
       }
     });
+  }
+
+  private async storedCopy(
+    sql: Sql,
+    path: string,
+    route: Route<never> | undefined,
+    json: unknown,
+    digest: string,
+    source: BlockSource,
+  ): Promise<string | null> {
+    if (route?.storedCopy && json !== undefined) return await route.storedCopy(sql, this.network, json, source);
+    return source === "node" ? await retriedBody(sql, this.network, path, digest) : null;
+  }
+
+  private duplicate(path: string, journalId: string, source: BlockSource): IngestOutcome {
+    this.log.debug({ path, journalId, source }, "duplicate body: already stored");
+    return { ok: true, journalId, path, result: { status: "duplicate" }, duplicate: true };
   }
 
   private async guard<T>(fn: () => Promise<T>): Promise<T> {

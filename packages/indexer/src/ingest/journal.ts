@@ -1,4 +1,5 @@
 import type { Sql } from "@second-layer/shared/db/connect";
+import type { JournalTable } from "@second-layer/shared/db/tables";
 import { toPostgresJson } from "@second-layer/shared/json-text";
 
 /** Bodies are stored in pieces of this size (see the journal_chunks comment in migration 001). */
@@ -8,10 +9,12 @@ export interface JournalEntry {
   id: string;
   network: string;
   path: string;
-  source: "node" | "backfill";
+  source: JournalSource;
   receivedAt: Date;
   body: Uint8Array;
 }
+
+export type JournalSource = JournalTable["source"];
 
 export function sha256Hex(body: Uint8Array): string {
   return new Bun.CryptoHasher("sha256").update(body).digest("hex");
@@ -23,7 +26,8 @@ export async function appendJournal(
   network: string,
   path: string,
   body: Uint8Array,
-  source: "node" | "backfill" = "node",
+  source: JournalSource = "node",
+  digest: string = sha256Hex(body),
 ): Promise<string> {
   const stored = Bun.zstdCompressSync(body, { level: 1 });
   const chunkCount = Math.max(1, Math.ceil(stored.byteLength / JOURNAL_CHUNK_BYTES));
@@ -31,7 +35,7 @@ export async function appendJournal(
   const [row] = await sql<{ id: string }[]>`
     with j as (
       insert into journal (network, path, source, byte_size, sha256, encoding, stored_size, chunk_count)
-      values (${network}, ${path}, ${source}, ${body.byteLength}, ${sha256Hex(body)}, 'zstd', ${stored.byteLength},
+      values (${network}, ${path}, ${source}, ${body.byteLength}, ${digest}, 'zstd', ${stored.byteLength},
               ${chunkCount})
       returning id
     )
@@ -50,7 +54,7 @@ export async function readJournal(sql: Sql, id: string): Promise<JournalEntry> {
     {
       network: string;
       path: string;
-      source: "node" | "backfill";
+      source: JournalSource;
       received_at: Date;
       byte_size: string;
       encoding: "identity" | "zstd";
@@ -100,6 +104,17 @@ export async function recordFailure(sql: Sql, journalId: string, failure: Failur
     on conflict (journal_id) do update
       set error_code = excluded.error_code, error = excluded.error, details = excluded.details,
           failed_at = now(), attempts = journal_failures.attempts + 1, resolved_at = null`;
+}
+
+/**
+ * The journal id of an earlier copy of this body when it is the newest one the node sent: the node
+ * retries a POST (after its 1 s timeout, say) before it sends anything else, so a retry is exactly
+ * that. An identical body after other POSTs is not a retry (a dropped transaction re-broadcast).
+ */
+export async function retriedBody(sql: Sql, network: string, path: string, digest: string): Promise<string | null> {
+  const [newest] = await sql<{ id: string; path: string; sha256: string }[]>`
+    select id, path, sha256 from journal where network = ${network} and source = 'node' order by id desc limit 1`;
+  return newest && newest.path === path && newest.sha256 === digest ? newest.id : null;
 }
 
 export async function resolveFailure(sql: Sql, journalId: string): Promise<void> {

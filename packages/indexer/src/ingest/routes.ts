@@ -1,4 +1,5 @@
 import type { Sql } from "@second-layer/shared/db/connect";
+import type { BlockSource } from "@second-layer/shared/db/tables";
 import { decodeTransaction } from "@second-layer/shared/stacks/decode-transaction";
 import {
   describeIssues,
@@ -9,8 +10,8 @@ import {
   newMicroblocksSchema,
 } from "@second-layer/shared/stacks/node-payloads";
 import type { z } from "zod";
-import { blockRows, TransactionDecodeError } from "../store/block-rows.ts";
-import { type StoreBlockResult, storeBlock } from "../store/store-block.ts";
+import { blockRows } from "../store/block-rows.ts";
+import { replacesLossyCopy, type StoreBlockResult, type StoreContext, storeBlock } from "../store/store-block.ts";
 import {
   dropMempoolTxs,
   type MempoolTxRow,
@@ -22,7 +23,7 @@ import {
 /** A body we refuse to store rows for. It is still journaled, with this error, and answered 200. */
 export class PayloadError extends Error {
   constructor(
-    readonly code: "INVALID_JSON" | "INVALID_PAYLOAD" | "TX_DECODE_FAILED",
+    readonly code: "INVALID_JSON" | "INVALID_PAYLOAD",
     message: string,
     readonly details?: { path: string; message: string }[],
   ) {
@@ -30,16 +31,20 @@ export class PayloadError extends Error {
   }
 }
 
-export interface StoreContext {
-  network: string;
-  journalId: string | null;
-  source: "node" | "backfill";
-}
-
-/** One event-observer route: `prepare` is pure (parse, validate, decode); `store` writes in the caller's transaction. */
+/**
+ * One event-observer route: `prepare` is pure (parse, validate, decode); `store` writes in the
+ * caller's transaction, which holds the network's chain lock.
+ */
 export interface Route<P = unknown> {
   prepare(json: unknown): P;
+  /**
+   * The journal id of a stored copy of this body (a retried POST), looked up before anything is
+   * decoded. Routes without it are matched against the newest body the node sent.
+   */
+  storedCopy?(sql: Sql, network: string, json: unknown, source: BlockSource): Promise<string | null>;
   store(sql: Sql, prepared: P, ctx: StoreContext): Promise<unknown>;
+  /** True when `store` found the body already stored: the caller then keeps nothing of this POST. */
+  isDuplicate?(result: unknown): boolean;
   /** Log fields for a committed result, for routes worth an info line per POST (blocks). */
   describe?(result: unknown): Record<string, unknown>;
 }
@@ -56,26 +61,24 @@ function validate<S extends z.ZodType>(schema: S, json: unknown, what: string): 
   );
 }
 
-function decodeOrReject<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof TransactionDecodeError) {
-      throw new PayloadError("TX_DECODE_FAILED", err.message, [{ path: err.path, message: err.message }]);
-    }
-    throw err;
-  }
-}
-
 const newBlock: Route<{ payload: z.infer<typeof newBlockSchema>; rows: ReturnType<typeof blockRows> }> = {
   prepare(json) {
     const payload = validate(newBlockSchema, json, "/new_block body");
-    return { payload, rows: decodeOrReject(() => blockRows(payload)) };
+    return { payload, rows: blockRows(payload) };
+  },
+  async storedCopy(sql, network, json, source) {
+    const hash = (json as { index_block_hash?: unknown } | null)?.index_block_hash;
+    if (typeof hash !== "string") return null;
+    const [row] = await sql<{ journal_id: string | null; source: BlockSource }[]>`
+      select journal_id, source from blocks where network = ${network} and index_block_hash = ${hash}`;
+    if (!row || replacesLossyCopy(row.source, source)) return null;
+    return row.journal_id ?? "";
   },
   store: (sql, { payload, rows }, ctx) => storeBlock(sql, payload, rows, ctx),
+  isDuplicate: (result) => (result as StoreBlockResult).status === "duplicate",
   describe(result) {
     const r = result as StoreBlockResult;
-    if (r.status === "duplicate") return { height: r.height, indexBlockHash: r.indexBlockHash, duplicate: true };
+    if (r.status !== "stored") return { height: r.height, indexBlockHash: r.indexBlockHash, [r.status]: true };
     return {
       height: r.height,
       indexBlockHash: r.indexBlockHash,
@@ -92,7 +95,7 @@ const newMicroblocks: Route<{
 }> = {
   prepare(json) {
     const payload = validate(newMicroblocksSchema, json, "/new_microblocks body");
-    return { payload, rows: decodeOrReject(() => blockRows(payload)) };
+    return { payload, rows: blockRows(payload) };
   },
   store: (sql, { payload, rows }, ctx) => storeMicroblocks(sql, ctx.network, payload, rows, ctx.journalId),
 };
@@ -110,20 +113,14 @@ function txidOf(rawTx: string): string {
 const newMempoolTx: Route<MempoolTxRow[]> = {
   prepare(json) {
     const raws = validate(newMempoolTxSchema, json, "/new_mempool_tx body");
-    return raws.map((raw, i) => {
+    return raws.map((raw) => {
+      const row = { txid: txidOf(raw), raw_tx: raw, tx_type: "unknown", sender_address: null, nonce: null, fee: null };
       try {
         const d = decodeTransaction(raw);
-        return {
-          txid: txidOf(raw),
-          raw_tx: raw,
-          tx_type: d.txType,
-          sender_address: d.senderAddress,
-          nonce: d.nonce,
-          fee: d.fee,
-        };
-      } catch (err) {
-        const message = `${i}: raw transaction does not decode: ${(err as Error).message}`;
-        throw new PayloadError("TX_DECODE_FAILED", message, [{ path: String(i), message }]);
+        return { ...row, tx_type: d.txType, sender_address: d.senderAddress, nonce: d.nonce, fee: d.fee };
+      } catch {
+        // A payload type a later node release adds: kept with its raw bytes, like block transactions.
+        return row;
       }
     });
   },

@@ -24,8 +24,19 @@ export interface IntegrityReport {
   /** Canonical blocks whose parent was never received although lower heights were: a broken link. */
   unlinkedBlocks: { height: number; indexBlockHash: string; parentIndexBlockHash: string }[];
   failedBodies: { count: number; recent: FailedBody[] };
+  /** Events and transactions stored but not understood by this version (see `sl rebuild`). */
+  unknownItems: { count: number; recent: UnknownItemReport[] };
   blocksReceivedOutOfOrder: number;
   reorgs: number;
+}
+
+export interface UnknownItemReport {
+  kind: "event" | "transaction";
+  item: string;
+  height: number;
+  indexBlockHash: string;
+  eventIndex: number | null;
+  reason: string;
 }
 
 export interface FailedBody {
@@ -84,10 +95,23 @@ export async function integrityReport(sql: Sql, network: string): Promise<Integr
     from journal_failures f join journal j on j.id = f.journal_id
     where f.resolved_at is null and j.network = ${network}
     order by f.journal_id desc limit 50`;
-  const [counts] = await sql<{ failed: number; out_of_order: string | null; reorgs: number }[]>`
+  const unknown = await sql<
+    {
+      kind: "event" | "transaction";
+      item: string;
+      block_height: number;
+      index_block_hash: string;
+      event_index: number | null;
+      reason: string;
+    }[]
+  >`
+    select kind, item, block_height, index_block_hash, event_index, reason from unknown_items
+    where network = ${network} order by block_height desc, index_block_hash, event_index limit 50`;
+  const [counts] = await sql<{ failed: number; unknown: number; out_of_order: string | null; reorgs: number }[]>`
     select
       (select count(*)::int from journal_failures f join journal j on j.id = f.journal_id
         where f.resolved_at is null and j.network = ${network}) as failed,
+      (select count(*)::int from unknown_items where network = ${network}) as unknown,
       (select blocks_out_of_order from chain_state where network = ${network}) as out_of_order,
       (select count(*)::int from reorgs where network = ${network}) as reorgs`;
   const failedCount = counts?.failed ?? 0;
@@ -130,6 +154,17 @@ export async function integrityReport(sql: Sql, network: string): Promise<Integr
         attempts: f.attempts,
       })),
     },
+    unknownItems: {
+      count: counts?.unknown ?? 0,
+      recent: unknown.map((u) => ({
+        kind: u.kind,
+        item: u.item,
+        height: u.block_height,
+        indexBlockHash: u.index_block_hash,
+        eventIndex: u.event_index,
+        reason: u.reason,
+      })),
+    },
     blocksReceivedOutOfOrder: Number(counts?.out_of_order ?? 0),
     reorgs: counts?.reorgs ?? 0,
   };
@@ -142,7 +177,9 @@ export interface HealthSummary {
   /** Cheap verdict for /health; /health/integrity has the full report. */
   integrity: "empty" | "healthy" | "gaps_detected" | "failed_bodies";
   failedBodies: number;
+  unknownItems: number;
   reorgs: number;
+  chainLog: { seq: number };
 }
 
 /** What /health reports, read from chain_state in one query: no scan of the chain, so polling it is cheap. */
@@ -156,15 +193,18 @@ export async function healthSummary(sql: Sql, network: string): Promise<HealthSu
       contiguous_hash: string | null;
       contiguous_block_hash: string | null;
       out_of_order: string | null;
+      log_seq: string | null;
       failed: number;
+      unknown: number;
       reorgs: number;
     }[]
   >`
     select t.block_height as tip_height, t.index_block_hash as tip_hash, t.block_hash as tip_block_hash,
       c.block_height as contiguous_height, c.index_block_hash as contiguous_hash, c.block_hash as contiguous_block_hash,
-      s.blocks_out_of_order as out_of_order,
+      s.blocks_out_of_order as out_of_order, s.log_seq,
       (select count(*)::int from journal_failures f join journal j on j.id = f.journal_id
         where f.resolved_at is null and j.network = ${network}) as failed,
+      (select count(*)::int from unknown_items where network = ${network}) as unknown,
       (select count(*)::int from reorgs where network = ${network}) as reorgs
     from (select ${network}::text as network) n
     left join chain_state s on s.network = n.network
@@ -194,7 +234,9 @@ export async function healthSummary(sql: Sql, network: string): Promise<HealthSu
     blocksReceivedOutOfOrder: Number(row?.out_of_order ?? 0),
     integrity,
     failedBodies,
+    unknownItems: row?.unknown ?? 0,
     reorgs: row?.reorgs ?? 0,
+    chainLog: { seq: Number(row?.log_seq ?? 0) },
   };
 }
 

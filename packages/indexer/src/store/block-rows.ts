@@ -1,5 +1,12 @@
 import { type DecodedTransaction, decodeTransaction } from "@second-layer/shared/stacks/decode-transaction";
-import type { NewBlockPayload, NodeEvent, NodeTransaction } from "@second-layer/shared/stacks/node-payloads";
+import {
+  describeIssues,
+  EVENT_BODY_SCHEMAS,
+  isKnownEventType,
+  type NewBlockPayload,
+  type NodeEvent,
+  type NodeTransaction,
+} from "@second-layer/shared/stacks/node-payloads";
 
 // Pure mapping from a node payload to the rows we store. No I/O here: easy to test, and the same
 // code serves node-pushed, backfilled and reprocessed blocks, so they end up identical.
@@ -95,29 +102,33 @@ function decodedRow(d: DecodedTransaction): Partial<TransactionRow> {
   };
 }
 
-export class TransactionDecodeError extends Error {
-  readonly code = "TX_DECODE_FAILED";
-  constructor(
-    readonly path: string,
-    readonly txid: string,
-    cause: unknown,
-  ) {
-    super(`${path}: raw_tx of ${txid} does not decode: ${(cause as Error)?.message ?? cause}`);
-  }
+/** Something in a block this version cannot interpret; the block is stored with it all the same. */
+export interface UnknownItem {
+  kind: "event" | "transaction";
+  /** The event type, or the transaction id. */
+  item: string;
+  eventIndex: number | null;
+  reason: string;
 }
 
-export function transactionRow(tx: NodeTransaction, fieldPath: string): TransactionRow {
-  let specific: Partial<TransactionRow>;
+/**
+ * The row of one node transaction. A raw_tx that does not decode (a payload type a later node
+ * release adds, say) keeps tx_type `unknown`, its raw bytes and the node's own fields.
+ */
+export function transactionRow(tx: NodeTransaction): { row: TransactionRow; unknown: UnknownItem | null } {
+  let specific: Partial<TransactionRow> = {};
+  let unknown: UnknownItem | null = null;
   if (isBurnchainOp(tx)) {
     specific = burnchainOpRow(tx.burnchain_op);
   } else {
     try {
       specific = decodedRow(decodeTransaction(tx.raw_tx));
     } catch (err) {
-      throw new TransactionDecodeError(`${fieldPath}.raw_tx`, tx.txid, err);
+      const reason = `raw_tx does not decode: ${(err as Error)?.message ?? err}`;
+      unknown = { kind: "transaction", item: tx.txid, eventIndex: null, reason };
     }
   }
-  return {
+  const row: TransactionRow = {
     txid: tx.txid,
     tx_index: tx.tx_index,
     tx_type: "unknown",
@@ -147,14 +158,21 @@ export function transactionRow(tx: NodeTransaction, fieldPath: string): Transact
     burnchain_op: tx.burnchain_op ?? null,
     raw_tx: tx.raw_tx,
   };
+  return { row, unknown };
 }
 
 function str(v: unknown): string | null {
   return v === undefined || v === null ? null : String(v);
 }
 
+/**
+ * The row of one node event. The typed columns come from the body under the key named like the type;
+ * an event of a type we do not know keeps its type name and its whole body in `data`.
+ */
 export function eventRow(ev: NodeEvent, txSuccess: boolean): EventRow {
-  const body = (ev as unknown as Record<string, Record<string, unknown>>)[ev.type] ?? {};
+  const { txid: _t, event_index: _i, committed: _c, type: _type, ...rest } = ev;
+  const nested = (ev as Record<string, unknown>)[ev.type];
+  const body = (typeof nested === "object" && nested !== null ? nested : rest) as Record<string, unknown>;
   // The node also sends a serde rendering of Clarity values (`value`); raw_value is the exact
   // encoding and decodes back to it, so only the raw form is kept.
   const { value: _serde, ...data } = body;
@@ -179,16 +197,35 @@ export function eventRow(ev: NodeEvent, txSuccess: boolean): EventRow {
   };
 }
 
+/** Why an event cannot be interpreted, or null when its type is known and its body checks out. */
+export function unknownEventReason(ev: NodeEvent): string | null {
+  if (!isKnownEventType(ev.type)) return `event type ${JSON.stringify(ev.type)} is not known to this version`;
+  const parsed = EVENT_BODY_SCHEMAS[ev.type].safeParse((ev as Record<string, unknown>)[ev.type]);
+  if (parsed.success) return null;
+  const first = describeIssues(parsed.error)[0];
+  return `${ev.type} body does not have the expected shape at ${ev.type}.${first?.path}: ${first?.message}`;
+}
+
 export interface BlockRows {
   transactions: TransactionRow[];
   events: EventRow[];
+  unknown: UnknownItem[];
 }
 
 export function blockRows(block: Pick<NewBlockPayload, "transactions" | "events">): BlockRows {
-  const transactions = block.transactions.map((tx, i) => transactionRow(tx, `transactions.${i}`));
+  const unknown: UnknownItem[] = [];
+  const transactions = block.transactions.map((tx) => {
+    const t = transactionRow(tx);
+    if (t.unknown) unknown.push(t.unknown);
+    return t.row;
+  });
   const success = new Map(transactions.map((t) => [t.txid, t.status === "success"]));
-  const events = block.events.map((ev) => eventRow(ev, success.get(ev.txid) ?? false));
-  return { transactions, events };
+  const events = block.events.map((ev) => {
+    const reason = unknownEventReason(ev);
+    if (reason) unknown.push({ kind: "event", item: ev.type, eventIndex: ev.event_index, reason });
+    return eventRow(ev, success.get(ev.txid) ?? false);
+  });
+  return { transactions, events, unknown };
 }
 
 /** The `blocks` columns that come from the payload; JSON-typed ones keep their parsed values. */

@@ -18,9 +18,9 @@ export interface IncomingBlock {
 export interface ForkChoice {
   /** Whether the incoming block goes in as canonical. */
   canonical: boolean;
-  /** Known ancestors that become canonical with it (nearest first). */
+  /** Known ancestors that become canonical with it, lowest first. */
   restore: string[];
-  /** Canonical blocks that leave the canonical chain. */
+  /** Canonical blocks that leave the canonical chain, highest first. */
   orphan: string[];
   /** Parent of the lowest restored block, when known and canonical. */
   forkPoint: ChainTip | null;
@@ -55,7 +55,35 @@ export async function decideForkChoice(
     return { canonical: false, restore: [], orphan: [], forkPoint: null, newTip: tip };
   }
 
-  // Walk down through non-canonical ancestors until the canonical chain (fork point) or a gap.
+  const branch = await joinCanonical(sql, network, block, block.height);
+  return { canonical: true, ...branch, newTip: extendsTip ? self : tip };
+}
+
+/**
+ * Fork choice following the node (STACKS_NODE_RPC_URL): the node says `block` is its tip, and we hold
+ * it as non-canonical (a Nakamoto tenure fork can leave the node's tip level with, or below, a branch
+ * it abandoned). The block becomes the tip; every canonical block above it leaves the chain.
+ */
+export async function decideNodeTip(sql: Sql, network: string, block: IncomingBlock): Promise<ForkChoice> {
+  const branch = await joinCanonical(sql, network, block, null);
+  return {
+    canonical: true,
+    ...branch,
+    newTip: { indexBlockHash: block.indexBlockHash, height: block.height },
+  };
+}
+
+/**
+ * The block joins the canonical chain: it and its non-canonical ancestors down to the canonical chain
+ * (the fork point) or a gap become canonical, and the canonical blocks they displace, at heights from
+ * the lowest of them up to `upTo` (no limit when null), leave it.
+ */
+async function joinCanonical(
+  sql: Sql,
+  network: string,
+  block: IncomingBlock,
+  upTo: number | null,
+): Promise<Pick<ForkChoice, "restore" | "orphan" | "forkPoint">> {
   const ancestors = await sql<{ index_block_hash: string; parent_index_block_hash: string; block_height: number }[]>`
     with recursive path as (
       select index_block_hash, parent_index_block_hash, block_height
@@ -66,8 +94,8 @@ export async function decideForkChoice(
       from blocks b join path p on b.network = ${network} and b.index_block_hash = p.parent_index_block_hash
       where not b.canonical
     )
-    select * from path order by block_height desc`;
-  const lowest = ancestors.at(-1);
+    select * from path order by block_height`;
+  const lowest = ancestors[0];
   const lowestHeight = lowest?.block_height ?? block.height;
   const forkParent = lowest?.parent_index_block_hash ?? block.parentIndexBlockHash;
   const [fork] = await sql<{ index_block_hash: string; block_height: number }[]>`
@@ -76,16 +104,14 @@ export async function decideForkChoice(
   const restore = ancestors.map((a) => a.index_block_hash);
   const orphaned = await sql<{ index_block_hash: string }[]>`
     select index_block_hash from blocks
-    where network = ${network} and canonical
-      and block_height between ${lowestHeight} and ${block.height}
-      and index_block_hash <> all(${restore}::text[])
+    where network = ${network} and canonical and block_height >= ${lowestHeight}
+      and (${upTo}::int is null or block_height <= ${upTo}::int)
+      and index_block_hash <> ${block.indexBlockHash} and index_block_hash <> all(${restore}::text[])
     order by block_height desc`;
   return {
-    canonical: true,
     restore,
     orphan: orphaned.map((o) => o.index_block_hash),
     forkPoint: fork ? { indexBlockHash: fork.index_block_hash, height: fork.block_height } : null,
-    newTip: extendsTip ? self : tip,
   };
 }
 

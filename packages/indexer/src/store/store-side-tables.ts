@@ -48,14 +48,29 @@ export async function storeMicroblocks(
   return { microblocks: byHash.size };
 }
 
-export async function storeBurnBlock(sql: Sql, network: string, p: NewBurnBlockPayload): Promise<void> {
-  await sql`
+/**
+ * A burn block. A new hash at a height the chain already has is a Bitcoin reorg: it replaces every
+ * burn block at or above that height. A re-sent burn block changes nothing.
+ */
+export async function storeBurnBlock(
+  sql: Sql,
+  network: string,
+  p: NewBurnBlockPayload,
+): Promise<{ stored: boolean; replaced: number }> {
+  const [inserted] = await sql<{ burn_block_hash: string }[]>`
     insert into burn_blocks (network, burn_block_hash, burn_block_height, parent_burn_block_hash,
-      consensus_hash, burn_amount, reward_recipients, reward_slot_holders)
+      consensus_hash, burn_amount, reward_recipients, reward_slot_holders, canonical)
     values (${network}, ${p.burn_block_hash}, ${p.burn_block_height}, ${p.parent_burn_block_hash ?? null},
       ${p.consensus_hash ?? null}, ${p.burn_amount == null ? null : String(p.burn_amount)},
-      ${toPostgresJson(p.reward_recipients)}::text::jsonb, ${toPostgresJson(p.reward_slot_holders)}::text::jsonb)
-    on conflict (network, burn_block_hash) do nothing`;
+      ${toPostgresJson(p.reward_recipients)}::text::jsonb, ${toPostgresJson(p.reward_slot_holders)}::text::jsonb, false)
+    on conflict (network, burn_block_hash) do nothing
+    returning burn_block_hash`;
+  if (!inserted) return { stored: false, replaced: 0 };
+  const replaced = await sql`
+    update burn_blocks set canonical = false
+    where network = ${network} and canonical and burn_block_height >= ${p.burn_block_height}`;
+  await sql`update burn_blocks set canonical = true where network = ${network} and burn_block_hash = ${p.burn_block_hash}`;
+  return { stored: true, replaced: replaced.count };
 }
 
 export interface MempoolTxRow {
@@ -67,14 +82,25 @@ export interface MempoolTxRow {
   fee: string | null;
 }
 
+/**
+ * Adds transactions to the mempool; one that was dropped and is broadcast again is pending again. One
+ * that a canonical block already holds (the block arrived first) goes in as mined.
+ */
 export async function storeMempoolTxs(sql: Sql, network: string, txs: MempoolTxRow[]): Promise<void> {
   if (txs.length === 0) return;
   await sql`
-    insert into mempool_txs (network, txid, raw_tx, tx_type, sender_address, nonce, fee)
-    select ${network}, r.txid, r.raw_tx, r.tx_type, r.sender_address, r.nonce, r.fee
+    insert into mempool_txs (network, txid, raw_tx, tx_type, sender_address, nonce, fee, mined_index_block_hash,
+      mined_block_height)
+    select ${network}, r.txid, r.raw_tx, r.tx_type, r.sender_address, r.nonce, r.fee, t.index_block_hash, t.block_height
     from json_to_recordset(${toPostgresJson(txs)}::text::json)
       as r(txid text, raw_tx text, tx_type text, sender_address text, nonce numeric, fee numeric)
-    on conflict (network, txid) do nothing`;
+    left join lateral (
+      select index_block_hash, block_height from transactions
+      where network = ${network} and txid = r.txid and canonical limit 1
+    ) t on true
+    on conflict (network, txid) do update
+      set dropped_at = null, drop_reason = null, replaced_by_txid = null, received_at = now()
+      where mempool_txs.dropped_at is not null`;
 }
 
 export async function dropMempoolTxs(sql: Sql, network: string, p: DropMempoolTxPayload): Promise<number> {

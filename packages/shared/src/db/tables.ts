@@ -9,7 +9,8 @@ export interface JournalTable {
   id: Generated<string>;
   network: string;
   path: string;
-  source: "node" | "backfill";
+  /** `backfill` only on bodies journaled before the source of backfilled blocks was recorded. */
+  source: BlockSource | "backfill";
   received_at: Timestamp;
   byte_size: Numeric;
   sha256: string;
@@ -58,9 +59,12 @@ export interface BlocksTable {
   canonical: boolean;
   seen_seq: Generated<string>;
   received_at: Timestamp;
-  source: "node" | "backfill";
+  source: BlockSource;
   journal_id: string | null;
 }
+
+/** Where a block's rows came from; `stacks-api` is lossy and gives way to the node's own copy. */
+export type BlockSource = "node" | "second-layer" | "stacks-api";
 
 export interface TransactionsTable {
   network: string;
@@ -145,6 +149,7 @@ export interface BurnBlocksTable {
   reward_recipients: Json;
   reward_slot_holders: Json;
   received_at: Timestamp;
+  canonical: boolean;
 }
 
 export interface MempoolTxsTable {
@@ -159,6 +164,8 @@ export interface MempoolTxsTable {
   dropped_at: Timestamp | null;
   drop_reason: string | null;
   replaced_by_txid: string | null;
+  mined_index_block_hash: string | null;
+  mined_block_height: number | null;
 }
 
 export interface ChainStateTable {
@@ -169,7 +176,44 @@ export interface ChainStateTable {
   lowest_height: number | null;
   contiguous_height: number | null;
   blocks_out_of_order: Numeric;
+  log_seq: Numeric;
   updated_at: Timestamp;
+}
+
+export interface ChainLogTable {
+  network: string;
+  seq: Numeric;
+  kind: "apply" | "rollback";
+  index_block_hash: string;
+  block_hash: string;
+  block_height: number;
+  parent_index_block_hash: string;
+  burn_block_height: number;
+  reorg_id: string | null;
+  created_at: Timestamp;
+}
+
+export interface UnknownItemsTable {
+  network: string;
+  index_block_hash: string;
+  block_height: number;
+  kind: "event" | "transaction";
+  item: string;
+  event_index: number | null;
+  reason: string;
+  detected_at: Timestamp;
+}
+
+export interface RebuildRunsTable {
+  network: string;
+  from_height: number;
+  to_height: number;
+  done_height: number | null;
+  done_hash: string | null;
+  blocks_done: Numeric;
+  blocks_changed: Numeric;
+  started_at: Timestamp;
+  finished_at: Timestamp | null;
 }
 
 export interface ReorgsTable {
@@ -198,4 +242,7 @@ export interface Database {
   mempool_txs: MempoolTxsTable;
   chain_state: ChainStateTable;
   reorgs: ReorgsTable;
+  chain_log: ChainLogTable;
+  unknown_items: UnknownItemsTable;
+  rebuild_runs: RebuildRunsTable;
 }

@@ -66,20 +66,33 @@ const contractEvent = z.looseObject({ contract_identifier: z.string(), topic: z.
 
 const eventBase = { txid: hash, event_index: z.number().int().nonnegative(), committed: z.boolean() };
 
-/** Events the node emits, discriminated by `type`; each carries its body under a key named like the type. */
-export const nodeEventSchema = z.discriminatedUnion("type", [
-  z.looseObject({ ...eventBase, type: z.literal("stx_transfer_event"), stx_transfer_event: stxTransfer }),
-  z.looseObject({ ...eventBase, type: z.literal("stx_mint_event"), stx_mint_event: stxMint }),
-  z.looseObject({ ...eventBase, type: z.literal("stx_burn_event"), stx_burn_event: stxBurn }),
-  z.looseObject({ ...eventBase, type: z.literal("stx_lock_event"), stx_lock_event: stxLock }),
-  z.looseObject({ ...eventBase, type: z.literal("ft_transfer_event"), ft_transfer_event: ftTransfer }),
-  z.looseObject({ ...eventBase, type: z.literal("ft_mint_event"), ft_mint_event: ftMint }),
-  z.looseObject({ ...eventBase, type: z.literal("ft_burn_event"), ft_burn_event: ftBurn }),
-  z.looseObject({ ...eventBase, type: z.literal("nft_transfer_event"), nft_transfer_event: nftTransfer }),
-  z.looseObject({ ...eventBase, type: z.literal("nft_mint_event"), nft_mint_event: nftMint }),
-  z.looseObject({ ...eventBase, type: z.literal("nft_burn_event"), nft_burn_event: nftBurn }),
-  z.looseObject({ ...eventBase, type: z.literal("contract_event"), contract_event: contractEvent }),
-]);
+/**
+ * What every event must have for the block to be stored. The body under the key named like the
+ * type is checked separately (see `EVENT_BODY_SCHEMAS`): an event type a later node adds, or a body
+ * whose shape changed, is kept as an unknown item instead of failing the whole block.
+ */
+export const nodeEventEnvelopeSchema = z.looseObject({ ...eventBase, type: z.string().min(1) });
+
+/** The body schema of each event type we understand, by the node's type name. */
+export const EVENT_BODY_SCHEMAS = {
+  stx_transfer_event: stxTransfer,
+  stx_mint_event: stxMint,
+  stx_burn_event: stxBurn,
+  stx_lock_event: stxLock,
+  ft_transfer_event: ftTransfer,
+  ft_mint_event: ftMint,
+  ft_burn_event: ftBurn,
+  nft_transfer_event: nftTransfer,
+  nft_mint_event: nftMint,
+  nft_burn_event: nftBurn,
+  contract_event: contractEvent,
+} as const;
+
+export type KnownEventType = keyof typeof EVENT_BODY_SCHEMAS;
+
+export function isKnownEventType(type: string): type is KnownEventType {
+  return Object.hasOwn(EVENT_BODY_SCHEMAS, type);
+}
 
 export const newBlockSchema = z.looseObject({
   block_hash: hash,
@@ -106,7 +119,7 @@ export const newBlockSchema = z.looseObject({
   anchored_cost: executionCostSchema.nullish(),
   confirmed_microblocks_cost: executionCostSchema.nullish(),
   transactions: z.array(nodeTransactionSchema),
-  events: z.array(nodeEventSchema),
+  events: z.array(nodeEventEnvelopeSchema),
 });
 
 export const newMicroblocksSchema = z.looseObject({
@@ -115,7 +128,7 @@ export const newMicroblocksSchema = z.looseObject({
   burn_block_height: height.nullish(),
   burn_block_timestamp: z.number().int().nullish(),
   transactions: z.array(nodeTransactionSchema),
-  events: z.array(nodeEventSchema),
+  events: z.array(nodeEventEnvelopeSchema),
 });
 
 export const newBurnBlockSchema = z.looseObject({
@@ -138,7 +151,7 @@ export const dropMempoolTxSchema = z.looseObject({
 
 export type NewBlockPayload = z.infer<typeof newBlockSchema>;
 export type NodeTransaction = z.infer<typeof nodeTransactionSchema>;
-export type NodeEvent = z.infer<typeof nodeEventSchema>;
+export type NodeEvent = z.infer<typeof nodeEventEnvelopeSchema>;
 export type NewMicroblocksPayload = z.infer<typeof newMicroblocksSchema>;
 export type NewBurnBlockPayload = z.infer<typeof newBurnBlockSchema>;
 export type DropMempoolTxPayload = z.infer<typeof dropMempoolTxSchema>;

@@ -1,5 +1,8 @@
 import { expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createTestDatabase } from "./support/database.ts";
+import { ALL_FIXTURES, FIXTURES_DIR } from "./support/fixtures.ts";
 
 test("each test file gets its own migrated database", async () => {
   const a = await createTestDatabase();
@@ -12,4 +15,11 @@ test("each test file gets its own migrated database", async () => {
   expect(rowsB?.n).toBe(0);
   const [job] = await a.sql`select to_regproc('graphile_worker.add_job')::text as f`;
   expect(job?.f).toBe("graphile_worker.add_job");
+});
+
+test("every recorded node log in the repository is replayed by the fixture tests and described in its README", () => {
+  const files = readdirSync(FIXTURES_DIR).filter((f) => f.endsWith(".tsv"));
+  expect(files.toSorted()).toEqual(ALL_FIXTURES.toSorted());
+  const readme = readFileSync(join(FIXTURES_DIR, "README.md"), "utf8");
+  for (const file of files) expect(readme).toContain(`- \`${file}\`:`);
 });

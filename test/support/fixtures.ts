@@ -1,8 +1,7 @@
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type EventLogRow, readEventLog } from "@second-layer/shared/event-log";
 
-/** Every recorded node log in ../shared/fixtures/stacks-node. */
+/** Every recorded node log in test/fixtures/stacks-node (its README says what each holds). */
 export const ALL_FIXTURES = [
   "mocknet.tsv",
   "mainnet-block0.tsv",
@@ -12,20 +11,11 @@ export const ALL_FIXTURES = [
   "mainnet-reorg-scenario2.tsv",
 ];
 
-export const FIXTURES_DIR = join(import.meta.dir, "../../../shared/fixtures/stacks-node");
+export const FIXTURES_DIR = join(import.meta.dir, "../fixtures/stacks-node");
 
-/**
- * Rows of a recorded node log from ../shared. Missing fixtures fail the test (never skip it): CI
- * always has ../shared beside the checkout, and a silent skip would hide lost coverage.
- */
+/** Rows of a recorded node log. A missing file throws (the test fails, never skips). */
 export function fixture(name: string): EventLogRow[] {
-  const file = join(FIXTURES_DIR, name);
-  if (!existsSync(file)) {
-    throw new Error(
-      `fixture ${file} not found: tests need ../shared beside the checkout (CI=${process.env.CI ?? "unset"})`,
-    );
-  }
-  return readEventLog(file);
+  return readEventLog(join(FIXTURES_DIR, name));
 }
 
 export function blocksOf(rows: EventLogRow[]): any[] {

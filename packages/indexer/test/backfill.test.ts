@@ -16,7 +16,7 @@ const NETWORK = "testnet";
 const MISSING = [1, 3, 5, 6];
 
 /** Columns that say how and when a row arrived, not what it holds. */
-const ARRIVAL = ["journal_id", "received_at", "source", "seen_seq"];
+const ARRIVAL = ["journal_id", "received_at", "source"];
 /** Block fields a stacks-blockchain-api does not serve (see map-stacks-api-block.ts). */
 const NOT_IN_STACKS_API = [
   "consensus_hash",

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createTestDatabase } from "../../../test/support/database.ts";
 
 const MIGRATE = join(import.meta.dir, "../src/db/migrate-cli.ts");
+const MIGRATIONS = readdirSync(join(import.meta.dir, "../src/db/migrations")).filter((f) => f.endsWith(".sql"));
 
 test("`bun run migrate` is idempotent and safe when several processes start at once", async () => {
   const db = await createTestDatabase();
@@ -17,8 +18,7 @@ test("`bun run migrate` is idempotent and safe when several processes start at o
   );
   expect(runs.map((r) => r.code)).toEqual([0, 0, 0]);
   const applied = await db.sql`select name from schema_migrations order by name`;
-  const files = readdirSync(join(import.meta.dir, "../src/db/migrations")).filter((f) => f.endsWith(".sql"));
-  expect(applied.map((r: any) => r.name)).toEqual(files.sort());
+  expect(applied.map((r: any) => r.name)).toEqual(MIGRATIONS.toSorted());
   const [tables] =
     await db.sql`select to_regclass('public.blocks')::text as blocks, to_regproc('graphile_worker.add_job')::text as job`;
   expect(tables).toEqual({ blocks: "blocks", job: "graphile_worker.add_job" });

@@ -1,9 +1,9 @@
 import type { Sql } from "@second-layer/shared/db/connect";
-import { formatEventLogRow, jsonOnOneLine } from "@second-layer/shared/event-log";
+import { formatEventLogRow } from "@second-layer/shared/event-log";
 import type { Logger } from "@second-layer/shared/logger";
 import { z } from "zod";
 import { errorBody } from "../http/errors.ts";
-import { readJournal } from "../ingest/journal.ts";
+import { journalEventLog } from "../ingest/journal-export.ts";
 
 // `GET /journal/blocks?from=H&to=H`: the journaled `/new_block` bodies of this indexer's canonical blocks
 // in a height range, as event-log rows (the format `replay` reads). Another indexer backfills from it.
@@ -17,7 +17,6 @@ const rangeSchema = z
     message: `need from <= to and at most ${MAX_JOURNAL_BLOCKS_RANGE} heights`,
   });
 
-const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 export async function journalBlocksResponse(
@@ -32,32 +31,34 @@ export async function journalBlocksResponse(
       status: 400,
     });
   }
-  let blocks: { block_height: number; journal_id: string }[];
+  let journalIds: string[];
   try {
-    blocks = await sql`
-      select block_height, journal_id from blocks
+    const blocks = await sql<{ journal_id: string }[]>`
+      select journal_id from blocks
       where network = ${network} and canonical and journal_id is not null
         and block_height between ${range.data.from} and ${range.data.to}
       order by block_height`;
+    journalIds = blocks.map((b) => b.journal_id);
   } catch (err) {
     return Response.json(errorBody("DATABASE_UNAVAILABLE", (err as Error).message), { status: 503 });
   }
-  // One body in memory at a time, however large the range's bodies are.
-  const pending = [...blocks];
+  // One body in memory at a time, however large the range's bodies are: the stream pulls the next row
+  // only when the previous one has been taken.
+  const rows = journalEventLog(sql, journalIds);
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const next = pending.shift();
-      if (!next) return controller.close();
       try {
-        const entry = await readJournal(sql, next.journal_id);
-        const payload = jsonOnOneLine(decoder.decode(entry.body));
-        const row = { id: entry.id, receivedAt: entry.receivedAt.toISOString(), path: entry.path, payload };
-        controller.enqueue(encoder.encode(`${formatEventLogRow(row)}\n`));
+        const next = await rows.next();
+        if (next.done) return controller.close();
+        controller.enqueue(encoder.encode(`${formatEventLogRow(next.value)}\n`));
       } catch (err) {
         // Headers are already sent: cutting the response short is the only signal left.
-        log.error({ err, height: next.block_height, journalId: next.journal_id }, "journal export failed mid-response");
+        log.error({ err, from: range.data.from, to: range.data.to }, "journal export failed mid-response");
         controller.error(err);
       }
+    },
+    async cancel() {
+      await rows.return(undefined);
     },
   });
   return new Response(body, { headers: { "content-type": "text/tab-separated-values; charset=utf-8" } });

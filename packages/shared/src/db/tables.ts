@@ -57,7 +57,6 @@ export interface BlocksTable {
   tx_count: number;
   event_count: number;
   canonical: boolean;
-  seen_seq: Generated<string>;
   received_at: Timestamp;
   source: BlockSource;
   journal_id: string | null;

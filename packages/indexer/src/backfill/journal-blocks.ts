@@ -2,7 +2,7 @@ import type { Sql } from "@second-layer/shared/db/connect";
 import { formatEventLogRow, jsonOnOneLine } from "@second-layer/shared/event-log";
 import type { Logger } from "@second-layer/shared/logger";
 import { z } from "zod";
-import { errorBody } from "../http/errors.ts";
+import { databaseUnavailableBody, errorBody } from "../http/errors.ts";
 import { readJournal } from "../ingest/journal.ts";
 
 // `GET /journal/blocks?from=H&to=H`: the journaled `/new_block` bodies of this indexer's canonical blocks
@@ -40,7 +40,8 @@ export async function journalBlocksResponse(
         and block_height between ${range.data.from} and ${range.data.to}
       order by block_height`;
   } catch (err) {
-    return Response.json(errorBody("DATABASE_UNAVAILABLE", (err as Error).message), { status: 503 });
+    log.error({ err }, "journal export could not reach the database");
+    return Response.json(databaseUnavailableBody(), { status: 503 });
   }
   // One body in memory at a time, however large the range's bodies are.
   const pending = [...blocks];

@@ -1,8 +1,10 @@
 import type { Config } from "@second-layer/shared/config";
 import type { Db } from "@second-layer/shared/db/connect";
 import type { Logger } from "@second-layer/shared/logger";
+import { redactUrl } from "@second-layer/shared/redact-url";
 import { backfillerFromConfig } from "./backfill/configure.ts";
 import { createIndexerApp } from "./http/app.ts";
+import { ByteBudget } from "./http/byte-budget.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
 import { describeGaps, integrityReport } from "./integrity/integrity.ts";
 
@@ -10,6 +12,8 @@ export interface RunningIndexer {
   port: number;
   url: string;
   ingestor: Ingestor;
+  /** Request body bytes held in memory right now, against MAX_INFLIGHT_BODY_BYTES. */
+  inFlight: ByteBudget;
   stop(): Promise<void>;
 }
 
@@ -32,17 +36,20 @@ export async function startIndexer(opts: { config: Config; db: Db; log: Logger }
     }
   }
   const ingestor = new Ingestor(db, network, log);
+  const inFlight = new ByteBudget(config.MAX_INFLIGHT_BODY_BYTES);
   const app = createIndexerApp({
     db,
     ingestor,
     network,
     log,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    inFlight,
+    observers: { allowed: config.OBSERVER_ALLOWED_IPS, trustedHops: config.TRUST_PROXY },
     nodeRpcUrl: config.STACKS_NODE_RPC_URL,
   });
   const server = Bun.serve({
     port: config.PORT ?? 3700,
-    hostname: "0.0.0.0",
+    hostname: config.HOST,
     fetch: app.fetch,
     // Bun's default cap is 128 MB; genesis alone is ~80 MB and the node may send more.
     maxRequestBodySize: config.MAX_BODY_BYTES + 1024 * 1024,
@@ -50,16 +57,36 @@ export async function startIndexer(opts: { config: Config; db: Db; log: Logger }
     idleTimeout: 255,
   });
   const port = server.port ?? 0;
-  log.info({ port, network }, "indexer listening");
+  log.info(
+    {
+      host: config.HOST,
+      port,
+      network,
+      observerAllowedIps: config.OBSERVER_ALLOWED_IPS.map(([address, bits]) => `${address}/${bits}`).join(","),
+      trustProxy: config.TRUST_PROXY,
+      nodeRpcUrl: config.STACKS_NODE_RPC_URL && redactUrl(config.STACKS_NODE_RPC_URL),
+      backfillSource:
+        config.AUTO_BACKFILL && config.AUTO_BACKFILL_SOURCE ? redactUrl(config.AUTO_BACKFILL_SOURCE) : undefined,
+    },
+    "indexer listening",
+  );
   const backfiller = backfillerFromConfig(config, { sql: db.sql, ingestor, log });
   backfiller?.start();
   return {
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${localHost(config.HOST)}:${port}`,
     ingestor,
+    inFlight,
     async stop() {
       await backfiller?.stop();
       await server.stop();
     },
   };
+}
+
+/** Where a client on this machine reaches a server listening on `host`. */
+function localHost(host: string): string {
+  if (host === "0.0.0.0") return "127.0.0.1";
+  if (host === "::") return "[::1]";
+  return host.includes(":") ? `[${host}]` : host;
 }

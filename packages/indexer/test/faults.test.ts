@@ -5,7 +5,7 @@ import { loadConfig } from "@second-layer/shared/config";
 import { connect } from "@second-layer/shared/db/connect";
 import { freePort, removeLocalPostgres, startLocalPostgres } from "@second-layer/shared/db/local-postgres";
 import { migrate } from "@second-layer/shared/db/migrate";
-import { createLogger } from "@second-layer/shared/logger";
+import pino from "pino";
 import { onCleanup } from "../../../test/support/cleanup.ts";
 import { createTestDatabase } from "../../../test/support/database.ts";
 import { blocksOf, fixture } from "../../../test/support/fixtures.ts";
@@ -101,7 +101,9 @@ describe("crash safety", () => {
     });
     const db = connect(pg.url, { connectTimeout: 2 });
     onCleanup(() => db.close());
-    const indexer = await startIndexer({ config, db, log: createLogger("faults", "silent") });
+    const lines: Record<string, any>[] = [];
+    const log = pino({ level: "error" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const indexer = await startIndexer({ config, db, log });
     onCleanup(() => indexer.stop());
     const blocks = blocksOf(fixture("mocknet.tsv"));
 
@@ -114,8 +116,19 @@ describe("crash safety", () => {
       signal: AbortSignal.timeout(10_000),
     });
     expect(down.status).toBe(503);
-    expect(((await down.json()) as any).error.code).toBe("DATABASE_UNAVAILABLE");
-    expect((await fetch(`${indexer.url}/health`)).status).toBe(503);
+    expect(await down.json()).toEqual({ error: { code: "DATABASE_UNAVAILABLE", message: expect.any(String) } });
+    // Reads answer a code and a short message; what the driver said stays in the server's log.
+    for (const path of ["/health", "/health/integrity", "/journal/blocks?from=1&to=1"]) {
+      const res = await fetch(`${indexer.url}${path}`, { signal: AbortSignal.timeout(10_000) });
+      expect(res.status).toBe(503);
+      const { error } = (await res.json()) as any;
+      expect(Object.keys(error)).toEqual(["code", "message"]);
+      expect(error.code).toBe("DATABASE_UNAVAILABLE");
+      expect(error.message).not.toContain(String(pg.port));
+      expect(error.message).not.toMatch(/ECONN|CONNECT_|ENOENT|postgres/i);
+    }
+    const logged = lines.filter((l) => l.level >= 50 && l.err);
+    expect(logged.length).toBeGreaterThanOrEqual(3);
 
     pg.start();
     // Like the node, retry until accepted: no restart of the indexer.

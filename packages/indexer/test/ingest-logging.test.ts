@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { Ingestor } from "@second-layer/indexer/ingest/ingestor";
+import { Ingestor, MAX_WARNED_PATHS } from "@second-layer/indexer/ingest/ingestor";
 import pino from "pino";
 import { createTestDatabase } from "../../../test/support/database.ts";
 import { hashOf, syntheticBlock } from "../../../test/support/synthetic-blocks.ts";
@@ -21,4 +21,21 @@ test("logs: one warning per unknown path, an info line per block with its height
   expect(block).toMatchObject({ level: 30, height: 1, indexBlockHash: hashOf("a1"), canonical: true });
   const [journal] = await db.sql`select count(*)::int as n from journal`;
   expect(journal?.n).toBe(4);
+});
+
+test("the unknown-path warning remembers at most MAX_WARNED_PATHS paths, forgetting the oldest", async () => {
+  const db = await createTestDatabase();
+  const warned: string[] = [];
+  const log = pino({ level: "warn" }, { write: (line: string) => warned.push(JSON.parse(line).path) });
+  const ingestor = new Ingestor(db, "mainnet", log);
+  const body = new TextEncoder().encode("{}");
+  const paths = Array.from({ length: MAX_WARNED_PATHS + 1 }, (_, i) => `/future_${i}`);
+  for (const path of paths) await ingestor.ingest(path, body);
+  expect(warned).toEqual(paths);
+  // The newest are still remembered; the first was forgotten to make room, so it is warned about again.
+  await ingestor.ingest(paths[MAX_WARNED_PATHS]!, body);
+  await ingestor.ingest(paths[1]!, body);
+  expect(warned.length).toBe(paths.length);
+  await ingestor.ingest(paths[0]!, body);
+  expect(warned.slice(paths.length)).toEqual([paths[0]!]);
 });

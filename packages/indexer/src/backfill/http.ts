@@ -1,3 +1,4 @@
+import { redactUrl } from "@second-layer/shared/redact-url";
 import type { z } from "zod";
 import { SourceError } from "./block-source.ts";
 
@@ -17,8 +18,10 @@ function retryAfterMs(res: Response): number | undefined {
 /**
  * GETs a URL as text; null on 404. Anything else that is not a 2xx becomes a SourceError saying whether
  * trying again can help. Aborts by `signal` (shutdown) are rethrown as they are: they are not source failures.
+ * Error messages name the URL without credentials or query string: they end up in the log.
  */
 export async function getText(url: string, opts: RequestOptions): Promise<string | null> {
+  const shown = redactUrl(url);
   try {
     const res = await fetch(url, {
       headers: opts.headers,
@@ -31,11 +34,11 @@ export async function getText(url: string, opts: RequestOptions): Promise<string
     const text = await res.text();
     if (res.ok) return text;
     const retryable = res.status === 408 || res.status === 429 || res.status >= 500;
-    throw new SourceError(`GET ${url}: HTTP ${res.status} ${text.slice(0, 200)}`, retryable, retryAfterMs(res));
+    throw new SourceError(`GET ${shown}: HTTP ${res.status} ${text.slice(0, 200)}`, retryable, retryAfterMs(res));
   } catch (err) {
     if (err instanceof SourceError || opts.signal.aborted) throw err;
     // Connection refused or reset, timeout, body cut off: the network, not the data.
-    throw new SourceError(`GET ${url}: ${(err as Error).message}`, true);
+    throw new SourceError(`GET ${shown}: ${(err as Error).message}`, true);
   }
 }
 
@@ -47,16 +50,17 @@ export async function getJson<S extends z.ZodType>(
 ): Promise<z.infer<S> | null> {
   const text = await getText(url, opts);
   if (text === null) return null;
+  const shown = redactUrl(url);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw new SourceError(`GET ${url}: response is not JSON: ${text.slice(0, 200)}`, false);
+    throw new SourceError(`GET ${shown}: response is not JSON: ${text.slice(0, 200)}`, false);
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new SourceError(`GET ${url}: unexpected response at ${issue?.path.join(".")}: ${issue?.message}`, false);
+    throw new SourceError(`GET ${shown}: unexpected response at ${issue?.path.join(".")}: ${issue?.message}`, false);
   }
   return parsed.data;
 }

@@ -2,7 +2,7 @@ import type { Sql } from "@second-layer/shared/db/connect";
 import { formatEventLogRow } from "@second-layer/shared/event-log";
 import type { Logger } from "@second-layer/shared/logger";
 import { z } from "zod";
-import { errorBody } from "../http/errors.ts";
+import { databaseUnavailableBody, errorBody } from "../http/errors.ts";
 import { journalEventLog } from "../ingest/journal-export.ts";
 
 // `GET /journal/blocks?from=H&to=H`: the journaled `/new_block` bodies of this indexer's canonical blocks
@@ -40,7 +40,8 @@ export async function journalBlocksResponse(
       order by block_height`;
     journalIds = blocks.map((b) => b.journal_id);
   } catch (err) {
-    return Response.json(errorBody("DATABASE_UNAVAILABLE", (err as Error).message), { status: 503 });
+    log.error({ err }, "journal export could not reach the database");
+    return Response.json(databaseUnavailableBody(), { status: 503 });
   }
   // One body in memory at a time, however large the range's bodies are: the stream pulls the next row
   // only when the previous one has been taken.

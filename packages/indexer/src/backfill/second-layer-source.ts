@@ -1,4 +1,5 @@
 import { parseEventLog } from "@second-layer/shared/event-log";
+import { redactUrl } from "@second-layer/shared/redact-url";
 import { type BlockSource, parseSourceBlock, type SourceBlock, SourceError } from "./block-source.ts";
 import { getText } from "./http.ts";
 
@@ -18,12 +19,12 @@ export class SecondLayerSource implements BlockSource {
     const url = `${this.base}/journal/blocks?from=${height}&to=${height}`;
     const text = await getText(url, { signal });
     // The route itself is missing: not a Second Layer indexer, or one too old to serve its journal.
-    if (text === null) throw new SourceError(`${this.kind}: GET ${url} answered 404`, false);
+    if (text === null) throw new SourceError(`${this.kind}: GET ${redactUrl(url)} answered 404`, false);
     let rows: ReturnType<typeof parseEventLog>;
     try {
       rows = parseEventLog(text);
     } catch (err) {
-      throw new SourceError(`${this.kind}: GET ${url}: ${(err as Error).message}`, false);
+      throw new SourceError(`${this.kind}: GET ${redactUrl(url)}: ${(err as Error).message}`, false);
     }
     const row = rows.find((r) => r.path === "/new_block");
     return row ? parseSourceBlock(row.payload, height, this.kind) : null;

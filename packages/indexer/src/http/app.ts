@@ -1,12 +1,16 @@
 import type { Db } from "@second-layer/shared/db/connect";
+import type { IpRange } from "@second-layer/shared/ip-ranges";
 import type { Logger } from "@second-layer/shared/logger";
 import { Hono } from "hono";
 import { journalBlocksResponse } from "../backfill/journal-blocks.ts";
 import { DatabaseUnavailableError, type Ingestor } from "../ingest/ingestor.ts";
 import { healthSummary, integrityReport } from "../integrity/integrity.ts";
 import { nodeStatus } from "../integrity/node-status.ts";
+import { type BodyVariables, bodyLimits } from "./body-limits.ts";
+import type { ByteBudget } from "./byte-budget.ts";
 import { chainEventsResponse } from "./chain-events.ts";
-import { errorBody } from "./errors.ts";
+import { databaseUnavailableBody, errorBody } from "./errors.ts";
+import { observerAccess, type PeerAddressSource } from "./observer-access.ts";
 
 export interface IndexerAppDeps {
   db: Db;
@@ -14,19 +18,24 @@ export interface IndexerAppDeps {
   network: string;
   log: Logger;
   maxBodyBytes: number;
+  /** Body bytes held across concurrent POSTs (MAX_INFLIGHT_BODY_BYTES). */
+  inFlight: ByteBudget;
+  /** OBSERVER_ALLOWED_IPS and TRUST_PROXY: who may POST. */
+  observers: { allowed: readonly IpRange[]; trustedHops: number };
   /** STACKS_NODE_RPC_URL: when set, /health says how far behind the node's tip we are. */
   nodeRpcUrl?: string;
   startedAt?: number;
 }
 
 /**
- * The event-observer receiver. Every POST path is accepted and journaled; the node treats anything
- * but 200 as "retry forever", so only a down database (503) or an oversized body (413) is refused.
+ * The event-observer receiver. Every POST path from an allowed address is accepted and journaled; the
+ * node treats anything but 200 as "retry forever", so only a down database or a full in-flight budget
+ * (503) or an oversized body (413) is refused. Reads are served to anyone and never write.
  */
-export function createIndexerApp(deps: IndexerAppDeps): Hono {
+export function createIndexerApp(deps: IndexerAppDeps): Hono<{ Bindings: PeerAddressSource } & BodyVariables> {
   const { db, ingestor, network, log, maxBodyBytes } = deps;
   const startedAt = deps.startedAt ?? Date.now();
-  const app = new Hono();
+  const app = new Hono<{ Bindings: PeerAddressSource } & BodyVariables>();
 
   app.get("/health", async (c) => {
     try {
@@ -43,10 +52,7 @@ export function createIndexerApp(deps: IndexerAppDeps): Hono {
       });
     } catch (err) {
       log.error({ err }, "health check could not reach the database");
-      return c.json(
-        { status: "unavailable", network, ...errorBody("DATABASE_UNAVAILABLE", (err as Error).message) },
-        503,
-      );
+      return c.json({ status: "unavailable", network, ...databaseUnavailableBody() }, 503);
     }
   });
 
@@ -54,7 +60,8 @@ export function createIndexerApp(deps: IndexerAppDeps): Hono {
     try {
       return c.json(await integrityReport(db.sql, network));
     } catch (err) {
-      return c.json(errorBody("DATABASE_UNAVAILABLE", (err as Error).message), 503);
+      log.error({ err }, "integrity report could not reach the database");
+      return c.json(databaseUnavailableBody(), 503);
     }
   });
 
@@ -63,19 +70,12 @@ export function createIndexerApp(deps: IndexerAppDeps): Hono {
   // Another indexer's backfiller reads this indexer's journaled blocks here (AUTO_BACKFILL_SOURCE_TYPE=second-layer).
   app.get("/journal/blocks", (c) => journalBlocksResponse(db.sql, network, c.req.query(), log));
 
-  app.post("*", async (c) => {
+  const access = observerAccess({ ...deps.observers, log });
+  const limits = bodyLimits({ maxBodyBytes, inFlight: deps.inFlight, log });
+  app.post("*", access, limits, async (c) => {
     const path = c.req.path;
-    const declared = Number(c.req.header("content-length") ?? 0);
-    if (declared > maxBodyBytes) {
-      log.error({ path, bytes: declared, maxBodyBytes }, "body larger than MAX_BODY_BYTES refused");
-      return c.json(
-        errorBody("BODY_TOO_LARGE", `body of ${declared} bytes exceeds MAX_BODY_BYTES=${maxBodyBytes}`),
-        413,
-      );
-    }
-    const body = new Uint8Array(await c.req.arrayBuffer());
     try {
-      const outcome = await ingestor.ingest(path, body);
+      const outcome = await ingestor.ingest(path, c.var.body);
       if (outcome.ok) {
         return c.json({
           ok: true,
@@ -92,10 +92,10 @@ export function createIndexerApp(deps: IndexerAppDeps): Hono {
     } catch (err) {
       if (err instanceof DatabaseUnavailableError) {
         log.error({ path, err: err.message }, "database unavailable: answered 503 so the node retries");
-        return c.json(errorBody(err.code, err.message), 503);
+        return c.json(databaseUnavailableBody(), 503);
       }
       log.error({ path, err }, "unexpected ingest failure");
-      return c.json(errorBody("INTERNAL", (err as Error).message), 500);
+      return c.json(errorBody("INTERNAL", "unexpected failure; the indexer log has the details"), 500);
     }
   });
 

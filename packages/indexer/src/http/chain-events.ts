@@ -3,7 +3,7 @@ import type { Sql } from "@second-layer/shared/db/connect";
 import type { Logger } from "@second-layer/shared/logger";
 import { describeIssues } from "@second-layer/shared/stacks/node-payloads";
 import { z } from "zod";
-import { errorBody } from "./errors.ts";
+import { databaseUnavailableBody, errorBody } from "./errors.ts";
 
 // `GET /chain/events?after=SEQ&limit=N`: the chain log, read-only. `next` is the `after` to ask with
 // next time (the last seq returned, or `after` itself when nothing is newer).
@@ -34,6 +34,6 @@ export async function chainEventsResponse(
     return Response.json({ events, next: events.at(-1)?.seq ?? after });
   } catch (err) {
     log.error({ err }, "reading the chain log failed");
-    return Response.json(errorBody("DATABASE_UNAVAILABLE", "the database is unreachable"), { status: 503 });
+    return Response.json(databaseUnavailableBody(), { status: 503 });
   }
 }

@@ -31,6 +31,9 @@ class AlreadyStored extends Error {
 
 const decoder = new TextDecoder("utf-8");
 
+/** Unknown paths remembered so each is warned about once; the oldest is forgotten beyond this. */
+export const MAX_WARNED_PATHS = 100;
+
 function parseJson(body: Uint8Array): unknown {
   try {
     return JSON.parse(decoder.decode(body));
@@ -67,6 +70,8 @@ export class Ingestor {
   async ingest(path: string, body: Uint8Array, source: BlockSource = "node"): Promise<IngestOutcome> {
     const route = ROUTES[path];
     if (!route && !JOURNAL_ONLY_ROUTES.has(path) && !this.warnedPaths.has(path)) {
+      const [oldest] = this.warnedPaths;
+      if (oldest !== undefined && this.warnedPaths.size >= MAX_WARNED_PATHS) this.warnedPaths.delete(oldest);
       this.warnedPaths.add(path);
       this.log.warn({ path }, "POST to an unknown event-observer path: journaled only");
     }

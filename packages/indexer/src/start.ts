@@ -7,6 +7,7 @@ import { createIndexerApp } from "./http/app.ts";
 import { ByteBudget } from "./http/byte-budget.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
 import { describeGaps, integrityReport } from "./integrity/integrity.ts";
+import { NodeTipFollower } from "./integrity/node-tip-follower.ts";
 
 export interface RunningIndexer {
   port: number;
@@ -14,6 +15,8 @@ export interface RunningIndexer {
   ingestor: Ingestor;
   /** Request body bytes held in memory right now, against MAX_INFLIGHT_BODY_BYTES. */
   inFlight: ByteBudget;
+  /** With STACKS_NODE_RPC_URL: keeps the node's tip canonical here. */
+  nodeTip: NodeTipFollower | null;
   stop(): Promise<void>;
 }
 
@@ -36,6 +39,15 @@ export async function startIndexer(opts: { config: Config; db: Db; log: Logger }
     }
   }
   const ingestor = new Ingestor(db, network, log);
+  const nodeTip = config.STACKS_NODE_RPC_URL
+    ? new NodeTipFollower({
+        db,
+        network,
+        rpcUrl: config.STACKS_NODE_RPC_URL,
+        intervalMs: config.NODE_TIP_CHECK_SECONDS * 1000,
+        log: log.child({ component: "node-tip" }),
+      })
+    : null;
   const inFlight = new ByteBudget(config.MAX_INFLIGHT_BODY_BYTES);
   const app = createIndexerApp({
     db,
@@ -46,6 +58,7 @@ export async function startIndexer(opts: { config: Config; db: Db; log: Logger }
     inFlight,
     observers: { allowed: config.OBSERVER_ALLOWED_IPS, trustedHops: config.TRUST_PROXY },
     nodeRpcUrl: config.STACKS_NODE_RPC_URL,
+    nodeTip,
   });
   const server = Bun.serve({
     port: config.PORT ?? 3700,
@@ -72,12 +85,15 @@ export async function startIndexer(opts: { config: Config; db: Db; log: Logger }
   );
   const backfiller = backfillerFromConfig(config, { sql: db.sql, ingestor, log });
   backfiller?.start();
+  nodeTip?.start();
   return {
     port,
     url: `http://${localHost(config.HOST)}:${port}`,
     ingestor,
     inFlight,
+    nodeTip,
     async stop() {
+      await nodeTip?.stop();
       await backfiller?.stop();
       await server.stop();
     },

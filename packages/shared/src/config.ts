@@ -56,6 +56,8 @@ const envFields = z.object({
     .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces: it is sent as an HTTP header")
     .optional(),
   STACKS_NODE_RPC_URL: z.url().optional(),
+  /** How often the indexer checks that the node's tip is canonical here (with STACKS_NODE_RPC_URL). */
+  NODE_TIP_CHECK_SECONDS: z.coerce.number().positive().default(5),
   MAX_BODY_BYTES: z.coerce
     .number()
     .int()

@@ -6,6 +6,7 @@ import { journalBlocksResponse } from "../backfill/journal-blocks.ts";
 import { DatabaseUnavailableError, type Ingestor } from "../ingest/ingestor.ts";
 import { healthSummary, integrityReport } from "../integrity/integrity.ts";
 import { nodeStatus } from "../integrity/node-status.ts";
+import type { NodeTipFollower } from "../integrity/node-tip-follower.ts";
 import { type BodyVariables, bodyLimits } from "./body-limits.ts";
 import type { ByteBudget } from "./byte-budget.ts";
 import { chainEventsResponse } from "./chain-events.ts";
@@ -24,6 +25,8 @@ export interface IndexerAppDeps {
   observers: { allowed: readonly IpRange[]; trustedHops: number };
   /** STACKS_NODE_RPC_URL: when set, /health says how far behind the node's tip we are. */
   nodeRpcUrl?: string;
+  /** What the last check of the node's tip found (canonical here, unknown, or followed). */
+  nodeTip?: NodeTipFollower | null;
   startedAt?: number;
 }
 
@@ -41,7 +44,10 @@ export function createIndexerApp(deps: IndexerAppDeps): Hono<{ Bindings: PeerAdd
     try {
       const summary = await healthSummary(db.sql, network);
       const node = deps.nodeRpcUrl
-        ? await nodeStatus(deps.nodeRpcUrl, summary.lastIndexedBlock?.height ?? null)
+        ? {
+            ...(await nodeStatus(deps.nodeRpcUrl, summary.lastIndexedBlock?.height ?? null)),
+            ...(deps.nodeTip?.last ? { tip: deps.nodeTip.last } : {}),
+          }
         : undefined;
       return c.json({
         status: "ok",

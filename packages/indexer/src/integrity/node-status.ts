@@ -1,21 +1,30 @@
 import { z } from "zod";
 
-// How far behind the node we are: the node's own view of its tip, from its RPC `/v2/info`.
+// The node's own view of its chain, from its RPC `/v2/info`: how far behind we are, and which block
+// it holds as its tip (see node-tip-follower.ts).
 const infoSchema = z.looseObject({
   stacks_tip_height: z.number().int(),
   burn_block_height: z.number().int(),
   stacks_tip: z.string().optional(),
+  stacks_tip_consensus_hash: z.string().optional(),
 });
+
+export type NodeInfo = z.infer<typeof infoSchema>;
 
 export type NodeStatus =
   | { reachable: true; stacksTipHeight: number; burnBlockHeight: number; blocksBehind: number | null }
   | { reachable: false; error: string };
 
+/** GET /v2/info; throws with a short message when the node does not answer or answers something else. */
+export async function fetchNodeInfo(rpcUrl: string, timeoutMs = 1000): Promise<NodeInfo> {
+  const res = await fetch(`${rpcUrl.replace(/\/$/, "")}/v2/info`, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!res.ok) throw new Error(`GET /v2/info answered ${res.status}`);
+  return infoSchema.parse(await res.json());
+}
+
 export async function nodeStatus(rpcUrl: string, indexedHeight: number | null, timeoutMs = 1000): Promise<NodeStatus> {
   try {
-    const res = await fetch(`${rpcUrl.replace(/\/$/, "")}/v2/info`, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) return { reachable: false, error: `GET /v2/info answered ${res.status}` };
-    const info = infoSchema.parse(await res.json());
+    const info = await fetchNodeInfo(rpcUrl, timeoutMs);
     return {
       reachable: true,
       stacksTipHeight: info.stacks_tip_height,

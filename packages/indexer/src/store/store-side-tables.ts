@@ -49,28 +49,36 @@ export async function storeMicroblocks(
 }
 
 /**
- * A burn block. A new hash at a height the chain already has is a Bitcoin reorg: it replaces every
- * burn block at or above that height. A re-sent burn block changes nothing.
+ * A burn block. A new hash at a height we already have is a Bitcoin reorg: it becomes canonical and
+ * every other burn block at or above its height stops being. A burn block we already hold is only
+ * taken as the node's new word when it is at or above the canonical tip (a reorg back to a branch
+ * seen before); below the tip it is a re-send (a node restart replays old burn blocks) and changes
+ * nothing.
  */
 export async function storeBurnBlock(
   sql: Sql,
   network: string,
   p: NewBurnBlockPayload,
-): Promise<{ stored: boolean; replaced: number }> {
-  const [inserted] = await sql<{ burn_block_hash: string }[]>`
-    insert into burn_blocks (network, burn_block_hash, burn_block_height, parent_burn_block_hash,
-      consensus_hash, burn_amount, reward_recipients, reward_slot_holders, canonical)
-    values (${network}, ${p.burn_block_hash}, ${p.burn_block_height}, ${p.parent_burn_block_hash ?? null},
-      ${p.consensus_hash ?? null}, ${p.burn_amount == null ? null : String(p.burn_amount)},
-      ${toPostgresJson(p.reward_recipients)}::text::jsonb, ${toPostgresJson(p.reward_slot_holders)}::text::jsonb, false)
-    on conflict (network, burn_block_hash) do nothing
-    returning burn_block_hash`;
-  if (!inserted) return { stored: false, replaced: 0 };
+): Promise<{ canonical: boolean; replaced: number }> {
+  const [known] = await sql<{ canonical: boolean; below_tip: boolean }[]>`
+    select canonical, burn_block_height < (
+      select coalesce(max(burn_block_height), -1) from burn_blocks where network = ${network} and canonical) as below_tip
+    from burn_blocks where network = ${network} and burn_block_hash = ${p.burn_block_hash}`;
+  if (known && (known.canonical || known.below_tip)) return { canonical: known.canonical, replaced: 0 };
+  if (!known) {
+    await sql`
+      insert into burn_blocks (network, burn_block_hash, burn_block_height, parent_burn_block_hash,
+        consensus_hash, burn_amount, reward_recipients, reward_slot_holders, canonical)
+      values (${network}, ${p.burn_block_hash}, ${p.burn_block_height}, ${p.parent_burn_block_hash ?? null},
+        ${p.consensus_hash ?? null}, ${p.burn_amount == null ? null : String(p.burn_amount)},
+        ${toPostgresJson(p.reward_recipients)}::text::jsonb, ${toPostgresJson(p.reward_slot_holders)}::text::jsonb,
+        false)`;
+  }
   const replaced = await sql`
     update burn_blocks set canonical = false
     where network = ${network} and canonical and burn_block_height >= ${p.burn_block_height}`;
   await sql`update burn_blocks set canonical = true where network = ${network} and burn_block_hash = ${p.burn_block_hash}`;
-  return { stored: true, replaced: replaced.count };
+  return { canonical: true, replaced: replaced.count };
 }
 
 export interface MempoolTxRow {

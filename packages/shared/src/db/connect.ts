@@ -43,7 +43,9 @@ export function connect(url: string, opts: DbOptions = {}): Db {
 export function isTransientDbError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: string }).code ?? "";
-  if (/^(08|53|57P|40|58)/.test(code)) return true;
+  // Connection trouble, resources, shutdown, serialization/deadlock, system errors; and a lock or
+  // statement timeout (55P03, 57014): the same body will very likely store when it is sent again.
+  if (/^(08|53|57P|40|58)/.test(code) || code === "55P03" || code === "57014") return true;
   return [
     "CONNECTION_CLOSED",
     "CONNECTION_ENDED",

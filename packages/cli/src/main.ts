@@ -11,6 +11,8 @@ Commands:
   reprocess [--id N] [--all]    re-run journaled bodies that failed (or every body with --all) through today's code
   export [--from ID] [--out F]  write the journal as an event log (the replay/backfill import format)
   integrity                     print the integrity report of STACKS_NETWORK as JSON
+  rebuild [--from H] [--to H]   re-derive stored blocks' rows from the journal with today's decoder
+          [--restart]           (resumes an interrupted run of the same range unless --restart)
 `;
 
 const [command, ...rest] = process.argv.slice(2);
@@ -25,6 +27,8 @@ async function main(): Promise<number> {
       return await (await import("./export-command.ts")).exportCommand(rest);
     case "integrity":
       return await (await import("./integrity-command.ts")).integrityCommand();
+    case "rebuild":
+      return await (await import("./rebuild-command.ts")).rebuildCommand(rest);
     case undefined:
     case "help":
     case "--help":

@@ -31,7 +31,7 @@ const amount = z
       }
       return String(value);
     }
-    if (!/^\d{1,39}$/.test(value) || BigInt(value) > UINT128_MAX) {
+    if (!/^\d{1,78}$/.test(value) || BigInt(value) > UINT128_MAX) {
       ctx.addIssue({ code: "custom", message: `expected a decimal uint128 amount, got ${JSON.stringify(value)}` });
       return z.NEVER;
     }

@@ -1,0 +1,222 @@
+import { cvToString, hexToCV } from "@stacks/transactions";
+import { clarityToPlain, type PlainClarity } from "../stacks/clarity-plain.ts";
+import type { ChainBlock, ChainEvent, ChainTransaction } from "./chain-rows.ts";
+import type { StreamOptions } from "./filters.ts";
+import type { StreamMatch } from "./predicate.ts";
+
+// The JSON of matched transactions, events and the block in a webhook body. Hex is always there (the
+// exact form); decoded values sit beside it when `decodeClarityValues` is on. Absent facts are left
+// out rather than sent as null, except where null is the fact (a transaction's `vmError`).
+
+type PayloadOptions = Pick<StreamOptions, "decodeClarityValues" | "includeRawTx" | "includeBlockMetadata">;
+
+export interface ClarityPayload {
+  hex: string;
+  /** Clarity notation, e.g. `(ok u1)`; with decodeClarityValues. */
+  repr?: string;
+  /** Plain JSON (see clarity-plain.ts); with decodeClarityValues. */
+  value?: PlainClarity;
+}
+
+export interface EventPayload {
+  /** The node's event type name: `stx_transfer_event`, `contract_event`, ... */
+  type: string;
+  txid: string;
+  eventIndex: number;
+  /** False only for events of failed transactions or uncommitted events (streams with includeFailed). */
+  committed: boolean;
+  txSuccess: boolean;
+  assetIdentifier?: string;
+  contractId?: string;
+  topic?: string;
+  sender?: string;
+  recipient?: string;
+  lockedAddress?: string;
+  /** Decimal string (uint128). For `stx_lock_event`, the locked amount. */
+  amount?: string;
+  unlockHeight?: string;
+  memo?: string;
+  /** Hex of the event's Clarity value (print payload, NFT token id). */
+  rawValue?: string;
+  /** The decoded value, with decodeClarityValues; left out when it does not decode. */
+  value?: PlainClarity;
+}
+
+export interface TransactionPayload {
+  txid: string;
+  txIndex: number;
+  /** `token_transfer`, `contract_call`, `smart_contract`, `coinbase`, ... */
+  type: string;
+  sender?: string;
+  sponsor?: string;
+  status: string;
+  fee?: string;
+  nonce?: string;
+  contractId?: string;
+  functionName?: string;
+  args?: (ClarityPayload & { type?: string })[];
+  tokenTransfer?: { recipient: string; amount: string; memo: string | null };
+  result?: ClarityPayload;
+  vmError: string | null;
+  rawTx?: string;
+}
+
+export interface BlockPayload {
+  height: number;
+  hash: string;
+  indexBlockHash: string;
+  parentIndexBlockHash: string;
+  burnBlockHeight: number;
+  /** Unix seconds: the block's own time (Nakamoto) or else its burn block's. */
+  timestamp: number;
+  metadata?: {
+    parentBlockHash: string;
+    burnBlockHash: string;
+    burnBlockTime: number;
+    tenureHeight: number | null;
+    consensusHash: string | null;
+    minerTxid: string | null;
+    cycleNumber: number | null;
+    signerBitvec: string | null;
+    signerSignatureHash: string | null;
+    executionCost: unknown;
+    txCount: number;
+    eventCount: number;
+  };
+}
+
+function clarity(hex: string, decode: boolean): ClarityPayload {
+  if (!decode) return { hex };
+  try {
+    const cv = hexToCV(hex);
+    return { hex, repr: cvToString(cv), value: clarityToPlain(cv) };
+  } catch {
+    // A value this library cannot decode still goes out as hex.
+    return { hex };
+  }
+}
+
+/** Copies the non-null columns of `row` under their payload names. */
+function present<R, K extends keyof R>(row: R, names: Record<K, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const column of Object.keys(names) as K[]) {
+    const value = row[column];
+    if (value !== null && value !== undefined) out[names[column]] = String(value);
+  }
+  return out;
+}
+
+const EVENT_FIELDS = {
+  asset_identifier: "assetIdentifier",
+  contract_id: "contractId",
+  topic: "topic",
+  sender: "sender",
+  recipient: "recipient",
+  locked_address: "lockedAddress",
+  amount: "amount",
+  unlock_height: "unlockHeight",
+  memo: "memo",
+} as const;
+
+export function eventPayload(e: ChainEvent, options: Pick<PayloadOptions, "decodeClarityValues">): EventPayload {
+  const out: EventPayload = {
+    type: e.type,
+    txid: e.txid,
+    eventIndex: e.event_index,
+    committed: e.committed,
+    txSuccess: e.tx_success,
+    ...present(e, EVENT_FIELDS),
+  };
+  if (e.value_hex !== null) {
+    out.rawValue = e.value_hex;
+    const decoded = clarity(e.value_hex, options.decodeClarityValues);
+    if (decoded.value !== undefined) out.value = decoded.value;
+  }
+  return out;
+}
+
+interface StoredArg {
+  hex: string;
+  repr?: string;
+  type?: string;
+}
+
+function isStoredArg(arg: unknown): arg is StoredArg {
+  return typeof arg === "object" && arg !== null && typeof (arg as StoredArg).hex === "string";
+}
+
+export function transactionPayload(
+  t: ChainTransaction,
+  options: Pick<PayloadOptions, "decodeClarityValues" | "includeRawTx">,
+): TransactionPayload {
+  const out: TransactionPayload = {
+    txid: t.txid,
+    txIndex: t.tx_index,
+    type: t.tx_type,
+    ...present(t, { sender_address: "sender", fee: "fee", nonce: "nonce", contract_id: "contractId" }),
+    status: t.status,
+    vmError: t.vm_error,
+  };
+  if (t.sponsored && t.sponsor_address !== null) out.sponsor = t.sponsor_address;
+  if (t.tx_type === "contract_call" && t.function_name !== null) {
+    out.functionName = t.function_name;
+    out.args = (Array.isArray(t.function_args) ? t.function_args : []).filter(isStoredArg).map((arg) => {
+      const decoded = clarity(arg.hex, options.decodeClarityValues);
+      // The repr and type were decoded at ingest; they are sent whether or not values are decoded.
+      return {
+        ...decoded,
+        ...(arg.repr === undefined ? {} : { repr: arg.repr }),
+        ...(arg.type ? { type: arg.type } : {}),
+      };
+    });
+  }
+  if (t.token_transfer_recipient !== null && t.token_transfer_amount !== null) {
+    out.tokenTransfer = {
+      recipient: t.token_transfer_recipient,
+      amount: t.token_transfer_amount,
+      memo: t.token_transfer_memo,
+    };
+  }
+  if (t.raw_result !== null) out.result = clarity(t.raw_result, options.decodeClarityValues);
+  if (options.includeRawTx) out.rawTx = t.raw_tx;
+  return out;
+}
+
+export function blockPayload(b: ChainBlock, options: Pick<PayloadOptions, "includeBlockMetadata">): BlockPayload {
+  const out: BlockPayload = {
+    height: b.block_height,
+    hash: b.block_hash,
+    indexBlockHash: b.index_block_hash,
+    parentIndexBlockHash: b.parent_index_block_hash,
+    burnBlockHeight: b.burn_block_height,
+    timestamp: Number(b.block_time ?? b.burn_block_time),
+  };
+  if (options.includeBlockMetadata) {
+    out.metadata = {
+      parentBlockHash: b.parent_block_hash,
+      burnBlockHash: b.burn_block_hash,
+      burnBlockTime: Number(b.burn_block_time),
+      tenureHeight: b.tenure_height,
+      consensusHash: b.consensus_hash,
+      minerTxid: b.miner_txid,
+      cycleNumber: b.cycle_number,
+      signerBitvec: b.signer_bitvec,
+      signerSignatureHash: b.signer_signature_hash,
+      executionCost: b.anchored_cost,
+      txCount: b.tx_count,
+      eventCount: b.event_count,
+    };
+  }
+  return out;
+}
+
+/** The `matches` of a webhook body for one stream's match in a block. */
+export function matchesPayload(
+  match: Pick<StreamMatch, "transactions" | "events">,
+  options: PayloadOptions,
+): { transactions: TransactionPayload[]; events: EventPayload[] } {
+  return {
+    transactions: match.transactions.map((t) => transactionPayload(t, options)),
+    events: match.events.map((e) => eventPayload(e, options)),
+  };
+}

@@ -13,14 +13,26 @@ interface Service {
   env: Record<string, string>;
 }
 
-// Add api / worker / view-processor here as they land; each gets its own port via PORT.
-const SERVICES: Service[] = [{ name: "indexer", cmd: ["bun", "packages/indexer/src/main.ts"], env: { PORT: "3700" } }];
+// Each service gets its own port; api and view-processor join as they land.
+const SERVICES: Service[] = [
+  { name: "indexer", cmd: ["bun", "packages/indexer/src/main.ts"], env: { PORT: "3700" } },
+  {
+    name: "worker",
+    cmd: ["bun", "packages/worker/src/main.ts"],
+    // Webhook receivers on this machine are fine in development; production refuses private addresses.
+    env: {
+      METRICS_PORT: "3900",
+      WEBHOOK_ALLOWED_PRIVATE_HOSTS: process.env.WEBHOOK_ALLOWED_PRIVATE_HOSTS ?? "127.0.0.1,localhost",
+    },
+  },
+];
 
 const ROOT = resolve(import.meta.dir, "..");
 const DATA_DIR = resolve(ROOT, ".sl-data");
 const PG_DIR = resolve(DATA_DIR, "postgres");
 const PG_PORT = 54329;
 const DEV_PID_FILE = resolve(DATA_DIR, "dev.pid");
+const SECRETS_KEY_FILE = resolve(DATA_DIR, "secrets-key");
 const STOP_GRACE_MS = 10_000;
 
 const COLORS = [36, 35, 33, 32, 34];
@@ -93,6 +105,21 @@ async function pipeLines(stream: ReadableStream<Uint8Array>, prefix: string, out
   if (buffered) out.write(`${prefix}${formatLine(buffered)}\n`);
 }
 
+/**
+ * The key that encrypts stream secrets: SECRETS_KEY if set, else one generated on the first run and kept
+ * in .sl-data (losing it would make every stored stream secret unreadable).
+ */
+function devSecretsKey(): string {
+  if (process.env.SECRETS_KEY) return process.env.SECRETS_KEY;
+  mkdirSync(DATA_DIR, { recursive: true });
+  if (!existsSync(SECRETS_KEY_FILE)) {
+    writeFileSync(SECRETS_KEY_FILE, `${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64")}\n`, {
+      mode: 0o600,
+    });
+  }
+  return readFileSync(SECRETS_KEY_FILE, "utf8").trim();
+}
+
 async function main(): Promise<number> {
   let pg: LocalPostgres | undefined;
   let databaseUrl = process.env.DATABASE_URL;
@@ -105,6 +132,7 @@ async function main(): Promise<number> {
     say("using the database in DATABASE_URL");
   }
 
+  const secretsKey = devSecretsKey();
   const children: { service: Service; proc: Bun.Subprocess<"ignore", "pipe", "pipe"> }[] = [];
   let stopping = false;
   let exitCode = 0;
@@ -158,7 +186,7 @@ async function main(): Promise<number> {
       const prefix = tty ? `\x1b[${COLORS[i % COLORS.length]}m[${label}]\x1b[0m ` : `[${label}] `;
       const proc = Bun.spawn(service.cmd, {
         cwd: ROOT,
-        env: { ...process.env, ...service.env, DATABASE_URL: databaseUrl },
+        env: { ...process.env, ...service.env, DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey },
         stdin: "ignore",
         stdout: "pipe",
         stderr: "pipe",
@@ -171,7 +199,9 @@ async function main(): Promise<number> {
         if (!stopping) void shutdown(`${service.name} exited with code ${code}`, code || 1);
       });
     }
-    say(`started ${SERVICES.map((s) => `${s.name} (port ${s.env.PORT})`).join(", ")}; Ctrl-C stops everything`);
+    say(
+      `started ${SERVICES.map((s) => `${s.name} (port ${s.env.PORT ?? s.env.METRICS_PORT})`).join(", ")}; Ctrl-C stops everything`,
+    );
   } catch (err) {
     process.stderr.write(`dev: ${(err as Error).message}\n`);
     await shutdown("start-up failed", 1);

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { type IpRange, parseIpRange } from "./ip-ranges.ts";
 import { redactUrl } from "./redact-url.ts";
+import { secretsKeySchema } from "./secrets-box.ts";
+import { parseAllowedHosts } from "./webhooks/url-guard.ts";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"])
@@ -30,6 +32,29 @@ const proxyHops = z
   .transform((v) => (v === "true" || v === "yes" ? 1 : v === "false" || v === "no" ? 0 : Number(v)));
 
 const GIB = 1024 * 1024 * 1024;
+
+const commaList = z.string().transform((v) =>
+  v
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x !== ""),
+);
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "5s,30s,2m,1h" → milliseconds. */
+const durations = z.string().transform((list, ctx): number[] => {
+  const out: number[] = [];
+  for (const entry of list.split(",").map((e) => e.trim())) {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(entry);
+    if (!m) {
+      ctx.addIssue({ code: "custom", message: `${JSON.stringify(entry)} is not a duration such as 5s, 2m, 1h or 1d` });
+      continue;
+    }
+    out.push(Number(m[1]) * (DURATION_UNITS[m[2] as string] as number));
+  }
+  return out;
+});
 
 /** Every environment variable any service reads. Defaults make `bun run dev` work with no setup. */
 const envFields = z.object({
@@ -65,6 +90,33 @@ const envFields = z.object({
     .default(500 * 1024 * 1024),
   /** Body bytes held in memory across concurrent POSTs; default max(1 GiB, MAX_BODY_BYTES). */
   MAX_INFLIGHT_BODY_BYTES: z.coerce.number().int().positive().optional(),
+
+  // Worker: matching and webhook delivery.
+  /** Networks whose chain logs this worker serves; default: STACKS_NETWORK. */
+  NETWORKS: commaList.pipe(z.array(network)).optional(),
+  /** Streams delivered in parallel by one worker process. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(16),
+  /** Port of the worker's (and view processor's) /health and /metrics. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Encrypts stream secrets at rest: 32 random bytes, base64 or hex (`openssl rand -base64 32`). */
+  SECRETS_KEY: z
+    .string()
+    .refine((v) => secretsKeySchema.safeParse(v).success, {
+      message: "must be 32 bytes as 64 hex digits or 44 base64 characters (`openssl rand -base64 32`)",
+    })
+    .optional(),
+  /** Hosts exempt from the webhook SSRF guard (self-hosted receivers on a private network, tests). */
+  WEBHOOK_ALLOWED_PRIVATE_HOSTS: z
+    .string()
+    .transform((v) => parseAllowedHosts(v))
+    .prefault(""),
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().positive().default(15),
+  /** Waits before each retry of a failed delivery; the last one repeats until the delivery is parked. */
+  WEBHOOK_RETRY_SCHEDULE: durations.prefault("5s,30s,2m,10m,30m,1h,3h,6h,12h,24h"),
+  /** Consecutive failed attempts after which a stream is marked failed (its deliveries wait). */
+  STREAM_FAILURE_THRESHOLD: z.coerce.number().int().min(1).default(20),
+  /** Age after which delivered and cancelled deliveries and their attempts are deleted. */
+  DELIVERY_RETENTION_DAYS: z.coerce.number().positive().default(30),
 });
 
 /** The fields above plus the rules that tie several variables together. */
@@ -86,6 +138,7 @@ export const envSchema = envFields
   .transform((env) => ({
     ...env,
     MAX_INFLIGHT_BODY_BYTES: env.MAX_INFLIGHT_BODY_BYTES ?? Math.max(GIB, env.MAX_BODY_BYTES),
+    NETWORKS: env.NETWORKS && env.NETWORKS.length > 0 ? [...new Set(env.NETWORKS)] : [env.STACKS_NETWORK],
   }));
 
 export type Config = z.infer<typeof envSchema>;
@@ -96,7 +149,7 @@ export class ConfigError extends Error {
 }
 
 /** Variables whose values an error message must never repeat. */
-const SECRET_VARIABLES = new Set(["AUTO_BACKFILL_SOURCE_API_KEY"]);
+const SECRET_VARIABLES = new Set(["AUTO_BACKFILL_SOURCE_API_KEY", "SECRETS_KEY"]);
 
 function isUrlVariable(name: string): boolean {
   let field: unknown = envFields.shape[name as keyof typeof envFields.shape];
@@ -116,8 +169,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const parsed = envSchema.safeParse(present);
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {
-    const name = issue.path.join(".");
-    return `  ${name}=${shownValue(name, env[name])}: ${issue.message}`;
+    const name = String(issue.path[0] ?? "");
+    const entry = issue.path.length > 1 ? ` (entry ${issue.path.slice(1).join(".")})` : "";
+    return `  ${name}=${shownValue(name, env[name])}${entry}: ${issue.message}`;
   });
   throw new ConfigError(`Invalid environment:\n${lines.join("\n")}`);
 }

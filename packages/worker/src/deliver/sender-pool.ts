@@ -1,0 +1,98 @@
+import type { Db } from "@second-layer/shared/db/connect";
+import type { Logger } from "@second-layer/shared/logger";
+import type { StreamSender } from "./stream-sender.ts";
+
+export interface SenderPoolOptions {
+  db: Db;
+  log: Logger;
+  sender: StreamSender;
+  workerId: string;
+  networks: string[];
+  /** Streams sent to in parallel by this process. */
+  concurrency: number;
+  /** Deliveries sent per lease before the stream goes back in line (fairness between streams). */
+  perLease?: number;
+  /** Safety net when a wake-up is missed. */
+  pollMs?: number;
+}
+
+/**
+ * WORKER_CONCURRENCY slots, each taking the most overdue stream that no one holds (SKIP LOCKED, then a
+ * lease so the claim outlives the statement) and sending its deliveries in order. Streams proceed in
+ * parallel; a stream is only ever sent by one slot of one process at a time.
+ */
+export class SenderPool {
+  private stopping = false;
+  private readonly slots: Promise<void>[] = [];
+  private waiters: (() => void)[] = [];
+  private readonly perLease: number;
+  private readonly pollMs: number;
+  /** Streams whose lease a slot of this process holds right now. */
+  readonly busy = new Set<string>();
+
+  constructor(private readonly opts: SenderPoolOptions) {
+    this.perLease = opts.perLease ?? 100;
+    this.pollMs = opts.pollMs ?? 1000;
+  }
+
+  start(): void {
+    for (let i = 0; i < this.opts.concurrency; i++) this.slots.push(this.slot());
+  }
+
+  /** Deliveries were written: idle slots look now. */
+  poke(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Finishes the deliveries in flight and gives their leases back; claims nothing new. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.poke();
+    await Promise.all(this.slots);
+  }
+
+  private async slot(): Promise<void> {
+    const { log, sender } = this.opts;
+    while (!this.stopping) {
+      let streamId: string | null = null;
+      try {
+        streamId = await this.claim();
+        if (streamId) {
+          this.busy.add(streamId);
+          await sender.drain(streamId, this.perLease);
+          continue;
+        }
+      } catch (err) {
+        log.error({ err, streamId }, "sending failed; the stream's lease expires and it is taken up again");
+      } finally {
+        if (streamId) this.busy.delete(streamId);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.pollMs);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  private async claim(): Promise<string | null> {
+    const { db, workerId, networks, sender } = this.opts;
+    const [row] = await db.sql<{ stream_id: string }[]>`
+      update stream_state s set lease_owner = ${workerId},
+        lease_until = now() + make_interval(secs => ${sender.leaseMs / 1000})
+      where s.stream_id = (
+        select st.stream_id from stream_state st join streams x on x.id = st.stream_id
+        where st.due_at <= now() and (st.lease_until is null or st.lease_until < now())
+          and x.status = 'active' and x.network = any(${networks}::text[])
+        order by st.due_at
+        limit 1
+        for update of st skip locked
+      )
+      returning s.stream_id`;
+    return row?.stream_id ?? null;
+  }
+}

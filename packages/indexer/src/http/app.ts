@@ -1,4 +1,5 @@
 import type { Db } from "@second-layer/shared/db/connect";
+import { databaseUnavailableBody, errorBody } from "@second-layer/shared/error-body";
 import type { IpRange } from "@second-layer/shared/ip-ranges";
 import type { Logger } from "@second-layer/shared/logger";
 import { Hono } from "hono";
@@ -10,7 +11,6 @@ import type { NodeTipFollower } from "../integrity/node-tip-follower.ts";
 import { type BodyVariables, bodyLimits } from "./body-limits.ts";
 import type { ByteBudget } from "./byte-budget.ts";
 import { chainEventsResponse } from "./chain-events.ts";
-import { databaseUnavailableBody, errorBody } from "./errors.ts";
 import { observerAccess, type PeerAddressSource } from "./observer-access.ts";
 
 export interface IndexerAppDeps {

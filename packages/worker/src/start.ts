@@ -4,6 +4,7 @@ import type { Config, StacksNetwork } from "@second-layer/shared/config";
 import type { Db } from "@second-layer/shared/db/connect";
 import type { Logger } from "@second-layer/shared/logger";
 import { SecretsBox } from "@second-layer/shared/secrets-box";
+import { REPLAY_TASK } from "@second-layer/shared/streams/store";
 import { createGuardedAgent } from "@second-layer/shared/webhooks/url-guard";
 import { Logger as GraphileLogger, type Runner, run as runGraphile } from "graphile-worker";
 import { SenderPool } from "./deliver/sender-pool.ts";
@@ -15,7 +16,6 @@ import { type ReplayRequest, replayRange } from "./match/replay.ts";
 import { createWorkerMetrics } from "./metrics.ts";
 import { listenForWakeUps } from "./wake.ts";
 
-export const REPLAY_TASK = "stream_replay";
 const PRUNE_TASK = "prune_deliveries";
 
 export interface RunningWorker {

@@ -2,9 +2,10 @@ import type { Db } from "@second-layer/shared/db/connect";
 import type { Logger } from "@second-layer/shared/logger";
 import type { SecretsBox } from "@second-layer/shared/secrets-box";
 import { type DeliveryPayload, deliveryBody } from "@second-layer/shared/streams/delivery-body";
+import { type SealedSecrets, signingSecrets } from "@second-layer/shared/streams/signing-secrets";
+import { postWebhook, type WebhookOutcome } from "@second-layer/shared/webhooks/post-webhook";
 import type { Dispatcher } from "undici";
 import type { WorkerMetrics } from "../metrics.ts";
-import { postWebhook, type WebhookOutcome } from "./post-webhook.ts";
 import { nextRetryDelayMs, type RetryPolicy } from "./retry-policy.ts";
 
 export interface SenderDeps {
@@ -21,13 +22,10 @@ export interface SenderDeps {
   failureThreshold: number;
 }
 
-interface StreamRow {
+interface StreamRow extends SealedSecrets {
   network: string;
   status: string;
   webhook_url: string;
-  secret_enc: string;
-  previous_secret_enc: string | null;
-  previous_secret_expires_at: Date | null;
 }
 
 interface HeadRow {
@@ -62,10 +60,10 @@ export class StreamSender {
   async drain(streamId: string, max: number): Promise<number> {
     const { db } = this.deps;
     const [stream] = await db.sql<StreamRow[]>`
-      select network, status, webhook_url, secret_enc, previous_secret_enc, previous_secret_expires_at
+      select id, network, status, webhook_url, secret_enc, previous_secret_enc, previous_secret_expires_at
       from streams where id = ${streamId}`;
     if (stream?.status !== "active") return await this.release(streamId, null, 0);
-    const secrets = this.secretsOf(streamId, stream);
+    const secrets = signingSecrets(this.deps.secrets, stream);
     let sent = 0;
     while (sent < max) {
       const head = await this.claimHead(streamId, stream.network);
@@ -101,19 +99,6 @@ export class StreamSender {
       if (next !== "go-on") return await this.release(streamId, next, sent);
     }
     return await this.release(streamId, "auto", sent);
-  }
-
-  private secretsOf(streamId: string, stream: StreamRow): string[] {
-    const box = this.deps.secrets;
-    const secrets = [box.decrypt(stream.secret_enc, streamId)];
-    if (
-      stream.previous_secret_enc &&
-      stream.previous_secret_expires_at &&
-      stream.previous_secret_expires_at > new Date()
-    ) {
-      secrets.push(box.decrypt(stream.previous_secret_enc, streamId));
-    }
-    return secrets;
   }
 
   /**

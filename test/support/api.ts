@@ -12,7 +12,7 @@ import { workerEnv } from "./worker.ts";
 export async function startTestApi(
   db: Db & { url: string },
   env: Record<string, string> = {},
-): Promise<RunningApi & { config: Config; adminKey: string; client: (key?: string) => ApiClient }> {
+): Promise<RunningApi & { config: Config; adminKey: string; client: (key?: string | null) => ApiClient }> {
   const adminKey = `sk_live_${crypto.randomUUID().replaceAll("-", "")}`;
   const config = loadConfig({
     ...workerEnv(),
@@ -25,7 +25,12 @@ export async function startTestApi(
   const api = await startApi({ config, db, log: createLogger("api-test", config.LOG_LEVEL) });
   onCleanup(() => api.stop());
   const contract = await Contract.load(api.url);
-  return { ...api, config, adminKey, client: (key = adminKey) => new ApiClient(api.url, key, contract) };
+  return {
+    ...api,
+    config,
+    adminKey,
+    client: (key: string | null = adminKey) => new ApiClient(api.url, key, contract),
+  };
 }
 
 export interface ApiResponse {

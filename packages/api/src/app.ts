@@ -7,6 +7,7 @@ import type { ApiApp, ApiDeps, AppEnv } from "./http/app-env.ts";
 import { apiBodyLimit, authenticate, rateLimit, requestMetrics } from "./http/middleware.ts";
 import { registerAccountRoutes } from "./routes/accounts.ts";
 import { registerDeliveryRoutes } from "./routes/deliveries.ts";
+import { registerOperationsRoutes } from "./routes/operations.ts";
 import { registerStreamRoutes } from "./routes/streams.ts";
 import { registerStreamComponents } from "./schemas/stream-schemas.ts";
 
@@ -36,6 +37,7 @@ export function createApiApp(deps: ApiDeps): ApiApp {
   app.use("/api/*", authenticate(deps.db, deps.keyCache));
   app.use("/api/*", rateLimit(config.API_RATE_LIMIT, config.API_RATE_LIMIT_WINDOW_SECONDS));
 
+  registerOperationsRoutes(app, deps);
   registerAccountRoutes(app, deps);
   registerStreamRoutes(app, deps);
   registerDeliveryRoutes(app, deps);
@@ -47,6 +49,13 @@ export function createApiApp(deps: ApiDeps): ApiApp {
       version: API_VERSION,
       description: "Streams (signed webhooks), chain data and the chain log of a self-hosted Stacks indexer.",
     },
+  });
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/docs",
+    tags: ["operations"],
+    summary: "Interactive API reference (this document, rendered)",
+    responses: { 200: { description: "HTML", content: { "text/html": { schema: { type: "string" } } } } },
   });
   app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Second Layer API" }));
 

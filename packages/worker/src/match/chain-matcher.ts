@@ -1,4 +1,4 @@
-import { type ChainLogEntry, readChainLog } from "@second-layer/shared/chain-log";
+import { type ChainLogEntry, readChainLog, STREAMS_CONSUMER } from "@second-layer/shared/chain-log";
 import type { StacksNetwork } from "@second-layer/shared/config";
 import type { Db, Sql } from "@second-layer/shared/db/connect";
 import type { Logger } from "@second-layer/shared/logger";
@@ -9,8 +9,6 @@ import { catchUpStep } from "./catch-up.ts";
 import { type NewDelivery, planRollbacks, writeDeliveries } from "./delivery-plan.ts";
 import { applyDelivery } from "./payloads.ts";
 import { StreamRegistry } from "./stream-registry.ts";
-
-export const MATCHER_CONSUMER = "streams";
 
 /** Advisory lock keys: one matcher per network across every worker process. */
 const LOCK_KEYS: Record<StacksNetwork, number> = {
@@ -118,7 +116,7 @@ export class ChainMatcher {
     }
     this.lockConn = conn;
     const [cursor] = await this.opts.db.sql<{ last_seq: string }[]>`
-      insert into chain_cursors (consumer, network) values (${MATCHER_CONSUMER}, ${this.opts.network})
+      insert into chain_cursors (consumer, network) values (${STREAMS_CONSUMER}, ${this.opts.network})
       on conflict (consumer, network) do update set consumer = excluded.consumer
       returning last_seq`;
     this.cursor = Number(cursor?.last_seq ?? 0);
@@ -212,7 +210,7 @@ export class ChainMatcher {
   private async advanceCursor(tx: Sql, seq: number): Promise<void> {
     const moved = await tx`
       update chain_cursors set last_seq = ${seq}, updated_at = now()
-      where consumer = ${MATCHER_CONSUMER} and network = ${this.opts.network} and last_seq = ${this.cursor}`;
+      where consumer = ${STREAMS_CONSUMER} and network = ${this.opts.network} and last_seq = ${this.cursor}`;
     if (moved.count !== 1) throw new CursorMoved();
   }
 

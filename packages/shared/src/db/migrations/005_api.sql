@@ -15,3 +15,6 @@ create index api_keys_account_idx on api_keys (account_id, created_at);
 
 -- /status counts deliveries sent and failed over the last day from the attempts of that day only.
 create index delivery_attempts_started_idx on delivery_attempts (started_at);
+
+-- Parked deliveries, counted by /status and listed by the API.
+create index deliveries_failed_idx on deliveries (stream_id) where status = 'failed';

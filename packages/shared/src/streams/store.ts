@@ -355,6 +355,7 @@ export async function requestReplay(
   }
   const stream = await getStream(sql, accountId, id);
   if (!stream) return false;
-  await sql`select graphile_worker.add_job('stream_replay', ${sql.json({ streamId: id, ...range })})`;
+  // add_job takes json; sql.json sends jsonb, which has no implicit cast to it.
+  await sql`select graphile_worker.add_job('stream_replay', ${sql.json({ streamId: id, ...range })}::json)`;
   return true;
 }

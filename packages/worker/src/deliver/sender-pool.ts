@@ -64,7 +64,7 @@ export class SenderPool {
         streamId = await this.claim();
         if (streamId) {
           this.busy.add(streamId);
-          const due = await sender.drain(streamId, this.perLease);
+          const due = await sender.drain(streamId, this.perLease, () => this.stopping);
           if (due) this.wakeAt(due);
           continue;
         }

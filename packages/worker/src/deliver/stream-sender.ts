@@ -61,8 +61,9 @@ export class StreamSender {
   /**
    * Sends up to `max` deliveries of a leased stream, then gives the lease back with the next due time.
    * Returns that time when it is a known moment (a retry, a held apply), so the caller can look then.
+   * Once `stopping()` says so, it finishes the delivery in flight and sends nothing more.
    */
-  async drain(streamId: string, max: number): Promise<Date | null> {
+  async drain(streamId: string, max: number, stopping: () => boolean = () => false): Promise<Date | null> {
     const { db } = this.deps;
     const [stream] = await db.sql<StreamRow[]>`
       select network, status, webhook_url, secret_enc, previous_secret_enc, previous_secret_expires_at
@@ -70,7 +71,7 @@ export class StreamSender {
     if (stream?.status !== "active") return await this.release(streamId, null);
     const secrets = this.secretsOf(streamId, stream);
     let sent = 0;
-    while (sent < max) {
+    while (sent < max && !stopping()) {
       const head = await this.claimHead(streamId, stream.network);
       if (!head) return await this.release(streamId, "auto");
       if (head.stream_status !== "active") return await this.release(streamId, null);

@@ -63,6 +63,46 @@ describe("worker processes", () => {
     expect(attempts.map((a) => a.worker.includes(`:${second.proc.pid}:`))).toEqual([false, true, true, true]);
   });
 
+  test("SIGTERM: the delivery in flight is finished and recorded, nothing after it is sent, the lease is given back at once", async () => {
+    const s = await streamScenario();
+    const streamId = await s.stream("drain");
+    let answer: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    s.receiver.setBehavior("drain", async (n) => {
+      if (n === 0) await held;
+      return ok();
+    });
+    // Ten deliveries wait when the worker is told to stop during the first.
+    await s.extend("a", 1, 10, "g");
+    const first = await spawnWorker(s.db.url, { LOG_LEVEL: "info" });
+    stopAfterTest(first.kill);
+    await s.receiver.waitFor(() => s.receiver.at("drain").length === 1, 20_000, "the first delivery");
+    first.proc.kill("SIGTERM");
+    await first.logged("shutting down");
+    answer();
+    expect(await first.proc.exited).toBe(0);
+
+    expect(s.receiver.at("drain")).toHaveLength(1);
+    const rows = await s.db.sql`select status, seq from deliveries where stream_id = ${streamId} order by ordinal`;
+    expect(rows.map((r) => [r.status, r.seq])).toEqual([
+      ["delivered", "1"],
+      ...Array.from({ length: 9 }, () => ["pending", null]),
+    ]);
+    const [lease] = await s.db.sql`select lease_owner, lease_until from stream_state where stream_id = ${streamId}`;
+    expect(lease).toEqual({ lease_owner: null, lease_until: null });
+
+    // No lease to wait out: the next worker goes on where the first stopped.
+    const second = await spawnWorker(s.db.url);
+    stopAfterTest(second.kill);
+    await s.receiver.waitFor(() => s.receiver.acknowledged("drain").length === 10, 20_000, "the rest");
+    const acked = s.receiver.acknowledged("drain");
+    expectGapFreeSeq(acked, streamId);
+    expect(acked.map((r) => r.body.block.height)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect(s.receiver.at("drain")).toHaveLength(10);
+  });
+
   for (const processes of [2, 3]) {
     test(`${processes} worker processes on one database: every delivery acknowledged once, each stream in order, all delivered`, async () => {
       const s = await streamScenario();

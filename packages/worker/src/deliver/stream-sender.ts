@@ -229,16 +229,17 @@ export class StreamSender {
       log.warn(fields, "webhook receiver answered 410: stream disabled");
       return "stop";
     }
+    // Counted before the breaker is looked at: the attempt that parks a delivery may also open it.
+    if (parked) {
+      this.deps.metrics.parked.inc();
+      log.warn(fields, "delivery parked as failed after its last retry");
+    }
     if (failures >= failureThreshold) {
       await this.setStatus(streamId, "failed", `${failures} consecutive failed attempts; last: ${error}`);
       log.warn({ ...fields, failures }, "stream failed: circuit breaker open");
       return "stop";
     }
-    if (parked) {
-      this.deps.metrics.parked.inc();
-      log.warn(fields, "delivery parked as failed after its last retry");
-      return "go-on";
-    }
+    if (parked) return "go-on";
     log.info({ ...fields, retryAt }, "webhook failed; will retry");
     return retryAt as Date;
   }

@@ -3,6 +3,7 @@ import { chainLogHead } from "@second-layer/shared/chain-log";
 import { changeStreamStatus } from "@second-layer/shared/streams/store";
 import { pruneDeliveries } from "@second-layer/worker/maintenance/prune";
 import { getJson } from "../../../test/support/indexer.ts";
+import { sample } from "../../../test/support/prometheus.ts";
 import {
   eventually,
   expectGapFreeSeq,
@@ -16,19 +17,6 @@ import { ok, status } from "../../../test/support/webhook-receiver.ts";
 // worker reports itself on /health and /metrics.
 
 afterEach(stopScenarioWorkers);
-
-/** One sample of a Prometheus text exposition, by metric name and exact labels. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split("\n")) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-    if (JSON.stringify(Object.entries(got).sort()) === JSON.stringify(Object.entries(labels).sort())) {
-      return Number(m[3]);
-    }
-  }
-  return undefined;
-}
 
 describe("retention", () => {
   test("pruning removes old delivered and cancelled deliveries with their attempts, keeps pending and parked ones", async () => {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { changeStreamStatus, getStream } from "@second-layer/shared/streams/store";
+import { sample } from "../../../test/support/prometheus.ts";
 import {
   eventually,
   expectGapFreeSeq,
@@ -100,6 +101,29 @@ describe("stream status", () => {
     await recordedDelivered(s.db.sql, streamId, 4);
     const [state] = await s.db.sql`select consecutive_failures from stream_state where stream_id = ${streamId}`;
     expect(state?.consecutive_failures).toBe(0);
+  });
+
+  test("the attempt that parks a delivery can also open the breaker: parked and counted, stream failed; resumed, the next goes on", async () => {
+    const s = await streamScenario();
+    // Two attempts per delivery, and two consecutive failures open the breaker: the same attempt does both.
+    const worker = await s.startWorker({ STREAM_FAILURE_THRESHOLD: "2", WEBHOOK_RETRY_SCHEDULE: "50ms" });
+    const streamId = await s.stream("both");
+    s.receiver.setBehavior("both", (_n, r) => (r.body.block.height === 1 ? status(500) : ok()));
+    await s.extend("a", 1, 2, "g");
+    await eventually("the stream failed", async () => (await getStream(s.db.sql, null, streamId))?.status === "failed");
+    expect((await deliveriesOf(s, streamId)).map((d) => [d.block_height, d.status, d.seq])).toEqual([
+      [1, "failed", "1"],
+      [2, "pending", null],
+    ]);
+    const metrics = await (await fetch(`http://127.0.0.1:${worker.port}/metrics`)).text();
+    expect(sample(metrics, "second_layer_deliveries_parked_total")).toBe(1);
+    expect(sample(metrics, "second_layer_stream_parked_deliveries", { stream_id: streamId, network: "mainnet" })).toBe(
+      1,
+    );
+
+    await changeStreamStatus(s.db.sql, null, streamId, "resume");
+    await recordedDelivered(s.db.sql, streamId, 1);
+    expect(s.receiver.acknowledged("both").map((r) => [r.seq, r.body.block.height])).toEqual([[2, 2]]);
   });
 
   test("a paused stream accumulates deliveries and catches up in order on resume", async () => {

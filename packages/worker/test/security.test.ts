@@ -10,7 +10,7 @@ import {
   stopScenarioWorkers,
   streamScenario,
 } from "../../../test/support/stream-scenario.ts";
-import type { Received } from "../../../test/support/webhook-receiver.ts";
+import { type Received, status } from "../../../test/support/webhook-receiver.ts";
 import { createAccount, streamContext, testStream } from "../../../test/support/worker.ts";
 
 // Webhooks go to public addresses only (at creation and again when connecting), and a rotated
@@ -91,6 +91,20 @@ describe("SSRF guard", () => {
       expect(row?.status).toBe("failed");
     }
     expect(s.receiver.received).toHaveLength(0);
+  });
+  test("a redirect is not followed (it could point anywhere): the attempt fails with its status", async () => {
+    const s = await streamScenario();
+    await s.startWorker({ WEBHOOK_RETRY_SCHEDULE: "50ms" });
+    const streamId = await s.stream("redirects");
+    s.receiver.setBehavior("redirects", () => status(307, { location: s.receiver.url("elsewhere") }));
+    await s.extend("a", 1, 1, "g");
+    const [row] = await eventually("the delivery parked", async () => {
+      const rows = await s.db.sql`select status, attempts, last_status from deliveries where stream_id = ${streamId}`;
+      return rows[0]?.status === "failed" ? rows : null;
+    });
+    expect(row).toEqual({ status: "failed", attempts: 2, last_status: 307 });
+    expect(s.receiver.at("redirects")).toHaveLength(2);
+    expect(s.receiver.at("elsewhere")).toHaveLength(0);
   });
 });
 

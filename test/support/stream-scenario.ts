@@ -8,7 +8,8 @@ import { createAccount, startTestWorker, testStream } from "./worker.ts";
 
 // The pieces most stream tests need: a database, a real indexer to post blocks to, a receiver, an
 // account. Workers are started by the test (in-process or as processes) and stopped after it by
-// `stopScenarioWorkers` (call it from afterEach), so finished tests do not keep polling.
+// `stopScenarioWorkers` (call it from afterEach), with the database's pool, so finished tests
+// neither keep polling nor hold connections.
 
 const stops: (() => Promise<unknown>)[] = [];
 
@@ -44,6 +45,9 @@ export interface Scenario {
 
 export async function streamScenario(): Promise<Scenario> {
   const db = await createTestDatabase();
+  // Stopped last (after the workers and the indexer that use it): the pools of finished tests would
+  // otherwise hold their connections until the run ends and exhaust the server's max_connections.
+  stopAfterTest(() => db.close());
   const indexer = await startTestIndexer(db);
   stopAfterTest(() => indexer.stop());
   const receiver = new WebhookReceiver();

@@ -287,8 +287,12 @@ export async function changeStreamStatus(
         updated_at = now()
       where id = ${id} returning *`;
     if (t.to === "active") {
-      // The circuit breaker starts afresh, and whatever accumulated goes out now.
+      // The circuit breaker starts afresh, and whatever accumulated goes out now: including a head of
+      // line whose retry the last failed attempt scheduled far out (the one that opened the breaker).
       await tx`update stream_state set consecutive_failures = 0, due_at = now() where stream_id = ${id}`;
+      await tx`
+        update deliveries set next_attempt_at = null
+        where stream_id = ${id} and status = 'pending' and next_attempt_at is not null`;
       await tx`select pg_notify(${DELIVERIES_CHANNEL}, ${current.network})`;
     }
     return row ? view(row) : null;

@@ -11,7 +11,7 @@ import { applyDelivery } from "./payloads.ts";
 import { StreamRegistry } from "./stream-registry.ts";
 
 /** Advisory lock keys: one matcher per network across every worker process. */
-const LOCK_KEYS: Record<StacksNetwork, number> = {
+export const MATCHER_LOCK_KEYS: Record<StacksNetwork, number> = {
   mainnet: 7_241_978_001,
   testnet: 7_241_978_002,
   devnet: 7_241_978_003,
@@ -109,7 +109,8 @@ export class ChainMatcher {
 
   private async tryLead(): Promise<boolean> {
     const conn = await this.opts.db.sql.reserve();
-    const [row] = await conn<{ ok: boolean }[]>`select pg_try_advisory_lock(${LOCK_KEYS[this.opts.network]}) as ok`;
+    const key = MATCHER_LOCK_KEYS[this.opts.network];
+    const [row] = await conn<{ ok: boolean }[]>`select pg_try_advisory_lock(${key}) as ok`;
     if (!row?.ok) {
       conn.release();
       return false;
@@ -139,7 +140,7 @@ export class ChainMatcher {
     this.lockConn = null;
     this.leading = false;
     if (!conn) return;
-    await conn`select pg_advisory_unlock(${LOCK_KEYS[this.opts.network]})`.catch(() => {});
+    await conn`select pg_advisory_unlock(${MATCHER_LOCK_KEYS[this.opts.network]})`.catch(() => {});
     conn.release();
   }
 

@@ -3,13 +3,8 @@ import { type DeliveryPayload, deliveryBody } from "@second-layer/shared/streams
 import { getStream } from "@second-layer/shared/streams/store";
 import { COMMON_ERRORS, NOT_FOUND_ERROR, notFound } from "../http/api-error.ts";
 import type { ApiApp, ApiDeps } from "../http/app-env.ts";
+import { json, security } from "../http/openapi-parts.ts";
 import { DeliveryDetailSchema, DeliveryListSchema, DeliveryStatus, StreamIdParam } from "../schemas/stream-schemas.ts";
-
-const security = [{ bearer: [] }];
-const json = <S extends z.ZodType>(schema: S, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
 
 const deliveryColumns = [
   "id",
@@ -73,14 +68,9 @@ const ListQuery = z.object({
   status: DeliveryStatus.optional(),
   fromBlock: z.coerce.number().int().nonnegative().optional(),
   toBlock: z.coerce.number().int().nonnegative().optional(),
-  afterSeq: z.coerce
-    .number()
-    .int()
-    .nonnegative()
-    .optional()
-    .openapi({
-      description: "Only deliveries sent with a seq above this one: what a consumer that saw up to N missed",
-    }),
+  afterSeq: z.coerce.number().int().nonnegative().optional().openapi({
+    description: "Only deliveries sent with a seq above this one: what a consumer that saw up to N missed",
+  }),
   cursor: z.string().regex(/^\d+$/).optional().openapi({ description: "`next` of the previous page" }),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });

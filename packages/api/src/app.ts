@@ -6,6 +6,7 @@ import { ApiError, respondError, validationError, zodDetails } from "./http/api-
 import type { ApiApp, ApiDeps, AppEnv } from "./http/app-env.ts";
 import { apiBodyLimit, authenticate, rateLimit, requestMetrics } from "./http/middleware.ts";
 import { registerAccountRoutes } from "./routes/accounts.ts";
+import { registerChainhookRoutes } from "./routes/chainhook.ts";
 import { registerDeliveryRoutes } from "./routes/deliveries.ts";
 import { registerOperationsRoutes } from "./routes/operations.ts";
 import { registerStreamRoutes } from "./routes/streams.ts";
@@ -41,6 +42,7 @@ export function createApiApp(deps: ApiDeps): ApiApp {
   registerAccountRoutes(app, deps);
   registerStreamRoutes(app, deps);
   registerDeliveryRoutes(app, deps);
+  registerChainhookRoutes(app, deps);
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -2,12 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { accountExists, createAccount, createApiKey, listApiKeys, revokeApiKey } from "../auth/api-keys.ts";
 import { ApiError, COMMON_ERRORS, FORBIDDEN_ERROR, NOT_FOUND_ERROR, notFound } from "../http/api-error.ts";
 import type { ApiApp, ApiDeps } from "../http/app-env.ts";
-
-const security = [{ bearer: [] }];
-const json = <S extends z.ZodType>(schema: S, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
+import { json, security } from "../http/openapi-parts.ts";
 
 const AccountSchema = z
   .object({ id: z.string().uuid(), name: z.string(), isAdmin: z.boolean(), createdAt: z.string() })

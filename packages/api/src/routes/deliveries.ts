@@ -3,13 +3,8 @@ import { type DeliveryPayload, deliveryBody } from "@second-layer/shared/streams
 import { getStream } from "@second-layer/shared/streams/store";
 import { COMMON_ERRORS, NOT_FOUND_ERROR, notFound } from "../http/api-error.ts";
 import type { ApiApp, ApiDeps } from "../http/app-env.ts";
+import { json, security } from "../http/openapi-parts.ts";
 import { DeliveryDetailSchema, DeliveryListSchema, DeliveryStatus, StreamIdParam } from "../schemas/stream-schemas.ts";
-
-const security = [{ bearer: [] }];
-const json = <S extends z.ZodType>(schema: S, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
 
 const deliveryColumns = [
   "id",

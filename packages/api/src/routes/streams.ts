@@ -11,10 +11,9 @@ import {
   rotateStreamSecret,
   type StreamAction,
   StreamConflictError,
-  type StreamView,
   updateStream,
 } from "@second-layer/shared/streams/store";
-import { type StreamStats, streamStats } from "@second-layer/shared/streams/stream-stats";
+import { streamStats } from "@second-layer/shared/streams/stream-stats";
 import {
   ApiError,
   COMMON_ERRORS,
@@ -24,6 +23,7 @@ import {
   validationError,
 } from "../http/api-error.ts";
 import type { ApiApp, ApiDeps } from "../http/app-env.ts";
+import { body, json, security } from "../http/openapi-parts.ts";
 import {
   CreatedStreamSchema,
   CreateStreamBody,
@@ -35,25 +35,8 @@ import {
   TestDeliverySchema,
   UpdateStreamBody,
 } from "../schemas/stream-schemas.ts";
+import { publicStream } from "../streams/public-stream.ts";
 import { sendTestDelivery } from "../streams/test-delivery.ts";
-
-const json = <S extends z.ZodType>(schema: S, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-const body = <S extends z.ZodType>(schema: S) => ({
-  required: true,
-  content: { "application/json": { schema } },
-});
-const security = [{ bearer: [] }];
-
-/** The public shape of a stream (its account is implied by the key that asks). */
-function publicStream(s: StreamView, stats?: StreamStats) {
-  const { accountId: _, ...rest } = s;
-  if (!stats) return rest;
-  const { streamId: _id, network: _n, status: _s, ...figures } = stats;
-  return { ...rest, stats: figures };
-}
 
 /** Store errors become API errors; anything else is left to the error handler. */
 async function storeCall<T>(fn: () => Promise<T>): Promise<T> {

@@ -5,12 +5,9 @@ import { streamStats } from "@second-layer/shared/streams/stream-stats";
 import { Gauge } from "prom-client";
 import { ApiError, ErrorSchema } from "../http/api-error.ts";
 import type { ApiApp, ApiDeps } from "../http/app-env.ts";
+import { json } from "../http/openapi-parts.ts";
 import { type StatusReport, statusReport } from "../status/status-report.ts";
 
-const json = <S extends z.ZodType>(schema: S, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
 
 const BlockRefSchema = z.object({ height: z.number().int(), indexBlockHash: z.string(), blockHash: z.string() });
 

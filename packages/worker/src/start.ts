@@ -12,7 +12,7 @@ import { StreamSender } from "./deliver/stream-sender.ts";
 import { startHealthServer } from "./http/health-server.ts";
 import { pruneDeliveries } from "./maintenance/prune.ts";
 import { ChainMatcher } from "./match/chain-matcher.ts";
-import { type ReplayRequest, replayRange } from "./match/replay.ts";
+import { replayRange, replayRequestSchema } from "./match/replay.ts";
 import { createWorkerMetrics } from "./metrics.ts";
 import { listenForWakeUps } from "./wake.ts";
 
@@ -97,7 +97,8 @@ export async function startWorker(opts: { config: Config; db: Db; log: Logger })
         matchers.get((payload as { network?: StacksNetwork }).network as StacksNetwork)?.poke();
       },
       [REPLAY_TASK]: async (payload) => {
-        const req = payload as ReplayRequest;
+        // A malformed job fails loudly (graphile-worker keeps it with its error) instead of replaying nothing.
+        const req = replayRequestSchema.parse(payload);
         const n = await replayRange(db, req);
         log.info({ ...req, deliveries: n }, "stream replay queued");
       },

@@ -8,7 +8,6 @@ import type { ApiApp, ApiDeps } from "../http/app-env.ts";
 import { json } from "../http/openapi-parts.ts";
 import { type StatusReport, statusReport } from "../status/status-report.ts";
 
-
 const BlockRefSchema = z.object({ height: z.number().int(), indexBlockHash: z.string(), blockHash: z.string() });
 
 const StatusSchema = z

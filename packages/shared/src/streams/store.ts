@@ -358,6 +358,6 @@ export async function requestReplay(
   }
   const stream = await getStream(sql, accountId, id);
   if (!stream) return false;
-  await sql`select graphile_worker.add_job(${REPLAY_TASK}, ${JSON.stringify({ streamId: id, ...range })}::json)`;
+  await sql`select graphile_worker.add_job(${REPLAY_TASK}, ${JSON.stringify({ streamId: id, ...range })}::text::json)`;
   return true;
 }

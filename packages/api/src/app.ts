@@ -6,7 +6,10 @@ import { ApiError, respondError, validationError, zodDetails } from "./http/api-
 import type { ApiApp, ApiDeps, AppEnv } from "./http/app-env.ts";
 import { apiBodyLimit, authenticate, rateLimit, requestMetrics } from "./http/middleware.ts";
 import { registerAccountRoutes } from "./routes/accounts.ts";
+import { registerChainRoutes } from "./routes/chain.ts";
+import { registerChainEventRoutes } from "./routes/chain-events.ts";
 import { registerDeliveryRoutes } from "./routes/deliveries.ts";
+import { registerStreamLogRoutes } from "./routes/stream-logs.ts";
 import { registerStreamRoutes } from "./routes/streams.ts";
 import { registerStreamComponents } from "./schemas/stream-schemas.ts";
 
@@ -39,6 +42,9 @@ export function createApiApp(deps: ApiDeps): ApiApp {
   registerAccountRoutes(app, deps);
   registerStreamRoutes(app, deps);
   registerDeliveryRoutes(app, deps);
+  registerStreamLogRoutes(app, deps);
+  registerChainRoutes(app, deps);
+  registerChainEventRoutes(app, deps);
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

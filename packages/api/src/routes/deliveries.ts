@@ -73,14 +73,9 @@ const ListQuery = z.object({
   status: DeliveryStatus.optional(),
   fromBlock: z.coerce.number().int().nonnegative().optional(),
   toBlock: z.coerce.number().int().nonnegative().optional(),
-  afterSeq: z.coerce
-    .number()
-    .int()
-    .nonnegative()
-    .optional()
-    .openapi({
-      description: "Only deliveries sent with a seq above this one: what a consumer that saw up to N missed",
-    }),
+  afterSeq: z.coerce.number().int().nonnegative().optional().openapi({
+    description: "Only deliveries sent with a seq above this one: what a consumer that saw up to N missed",
+  }),
   cursor: z.string().regex(/^\d+$/).optional().openapi({ description: "`next` of the previous page" }),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });

@@ -6,6 +6,7 @@ import { createLogger } from "@second-layer/shared/logger";
 import Ajv2020, { type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { onCleanup } from "./cleanup.ts";
+import { openSse, type SseStream } from "./sse.ts";
 import { workerEnv } from "./worker.ts";
 
 /** A real API server on 127.0.0.1 over a test database, with an admin key from API_BOOTSTRAP_KEY. */
@@ -88,6 +89,28 @@ export class Contract {
     const ok = validate(res.json);
     expect(ok ? null : { response: key, errors: validate.errors }).toBeNull();
   }
+
+  /** An event stream's answer: a documented status whose documented content includes its media type. */
+  checkEventStream(method: string, path: string, status: number, contentType: string): void {
+    const route = this.routes.find((r) => r.method === method && r.pattern.test(path));
+    expect(route, `${method} ${path} is not in the OpenAPI document`).toBeDefined();
+    const op = this.doc.paths[route?.template as string][method.toLowerCase()];
+    const content = op.responses?.[String(status)]?.content ?? {};
+    const mediaType = contentType.split(";")[0]?.trim() ?? "";
+    expect(Object.keys(content), `${method} ${route?.template} ${status} does not document ${mediaType}`).toContain(
+      mediaType,
+    );
+  }
+}
+
+/** A response body as JSON, or as text when it is not JSON. */
+async function readBody(res: Response): Promise<any> {
+  const text = await res.text();
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return text;
+  }
 }
 
 export class ApiClient {
@@ -116,16 +139,30 @@ export class ApiClient {
       },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
-    const text = await res.text();
-    let json: any = null;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      json = text;
-    }
+    const json = await readBody(res);
     const out = { status: res.status, json, headers: res.headers };
     this.contract.check(method, new URL(`${this.base}${path}`).pathname, out);
     return out;
+  }
+
+  /**
+   * A Server-Sent Events request. A 200 event stream is checked for its documented media type and
+   * returned open in `stream`; any other answer is read and checked like every response.
+   */
+  async sse(path: string, headers: Record<string, string> = {}): Promise<ApiResponse & { stream: SseStream | null }> {
+    const { res, stream } = await openSse(`${this.base}${path}`, {
+      ...(this.key ? { authorization: `Bearer ${this.key}` } : {}),
+      ...headers,
+    });
+    const pathname = new URL(`${this.base}${path}`).pathname;
+    if (stream) {
+      this.contract.checkEventStream("GET", pathname, res.status, res.headers.get("content-type") ?? "");
+      return { status: res.status, json: null, headers: res.headers, stream };
+    }
+    const json = await readBody(res);
+    const out = { status: res.status, json, headers: res.headers };
+    this.contract.check("GET", pathname, out);
+    return { ...out, stream: null };
   }
 
   get(path: string) {

@@ -6,9 +6,12 @@ import { ApiError, respondError, validationError, zodDetails } from "./http/api-
 import type { ApiApp, ApiDeps, AppEnv } from "./http/app-env.ts";
 import { apiBodyLimit, authenticate, rateLimit, requestMetrics } from "./http/middleware.ts";
 import { registerAccountRoutes } from "./routes/accounts.ts";
+import { registerChainRoutes } from "./routes/chain.ts";
+import { registerChainEventRoutes } from "./routes/chain-events.ts";
 import { registerChainhookRoutes } from "./routes/chainhook.ts";
 import { registerDeliveryRoutes } from "./routes/deliveries.ts";
 import { registerOperationsRoutes } from "./routes/operations.ts";
+import { registerStreamLogRoutes } from "./routes/stream-logs.ts";
 import { registerStreamRoutes } from "./routes/streams.ts";
 import { registerStreamComponents } from "./schemas/stream-schemas.ts";
 
@@ -43,6 +46,9 @@ export function createApiApp(deps: ApiDeps): ApiApp {
   registerStreamRoutes(app, deps);
   registerDeliveryRoutes(app, deps);
   registerChainhookRoutes(app, deps);
+  registerStreamLogRoutes(app, deps);
+  registerChainRoutes(app, deps);
+  registerChainEventRoutes(app, deps);
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

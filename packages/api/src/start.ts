@@ -7,6 +7,7 @@ import { createApiApp } from "./app.ts";
 import { ensureBootstrapKey } from "./auth/api-keys.ts";
 import type { ApiDeps } from "./http/app-env.ts";
 import { createApiMetrics } from "./http/metrics.ts";
+import { LiveHub } from "./live/live-hub.ts";
 
 export interface RunningApi {
   port: number;
@@ -45,6 +46,7 @@ export async function startApi(opts: { config: Config; db: Db; log: Logger }): P
     dispatcher,
     metrics: createApiMetrics(),
     keyCache: new Map(),
+    live: new LiveHub(db, log),
   };
   const app = createApiApp(deps);
   const server = Bun.serve({ port: config.PORT ?? 3800, hostname: config.HOST, fetch: app.fetch, idleTimeout: 120 });
@@ -55,7 +57,9 @@ export async function startApi(opts: { config: Config; db: Db; log: Logger }): P
     port,
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     async stop() {
-      // In-flight requests finish; new connections are refused.
+      // Open event streams end first (they would never finish); in-flight requests finish; new
+      // connections are refused.
+      await deps.live.close();
       await server.stop();
       await dispatcher.close();
     },

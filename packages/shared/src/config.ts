@@ -139,6 +139,10 @@ const envFields = z.object({
     .int()
     .min(0)
     .default(24 * 3600),
+  /** A comment line on idle Server-Sent Events streams this often, so proxies keep them open (keep it under the server idle timeout of 120 s). */
+  API_SSE_HEARTBEAT_SECONDS: z.coerce.number().positive().default(15),
+  /** How often the chain-log SSE stream reads the log without a NOTIFY wake-up (its safety net). */
+  API_SSE_POLL_SECONDS: z.coerce.number().positive().default(5),
   /** How long /status may serve a cached answer. */
   STATUS_CACHE_SECONDS: z.coerce.number().min(0).default(3),
 });

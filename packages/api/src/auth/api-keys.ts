@@ -114,6 +114,12 @@ export async function findCaller(sql: Sql, key: string): Promise<Caller | null> 
   return row ? { keyId: row.id, accountId: row.account_id, isAdmin: row.is_admin } : null;
 }
 
+/** Whether a key (by id) still works: long-lived streams ask now and then. */
+export async function keyIsActive(sql: Sql, keyId: string): Promise<boolean> {
+  const [row] = await sql`select 1 from api_keys where id = ${keyId} and revoked_at is null`;
+  return row !== undefined;
+}
+
 /** API_BOOTSTRAP_KEY: after this, an admin account holds that key (created on first start, kept after). */
 export async function ensureBootstrapKey(sql: Sql, key: string): Promise<void> {
   const [existing] = await sql`select 1 from api_keys where key_hash = ${hashApiKey(key)}`;

@@ -6,6 +6,7 @@ import type { SecretsBox } from "@second-layer/shared/secrets-box";
 import type { StreamContext } from "@second-layer/shared/streams/store";
 import type { Dispatcher } from "undici/index.js";
 import type { Caller } from "../auth/api-keys.ts";
+import type { LiveHub } from "../live/live-hub.ts";
 import type { ApiMetrics } from "./metrics.ts";
 import type { KeyCache } from "./middleware.ts";
 
@@ -20,6 +21,8 @@ export interface ApiDeps {
   dispatcher: Dispatcher;
   metrics: ApiMetrics;
   keyCache: KeyCache;
+  /** Wake-ups and the shutdown signal of the Server-Sent Events routes. */
+  live: LiveHub;
 }
 
 export interface AppEnv {

@@ -4,7 +4,13 @@ import type { Logger } from "@second-layer/shared/logger";
 import { parseViewDefinition } from "@second-layer/shared/views/definition";
 import { handlerIndex, ViewHandlerError } from "@second-layer/shared/views/plan-block";
 import { Counter, Gauge, type Registry } from "prom-client";
-import { type BatchOptions, type LoadedView, processBatch, recordViewError } from "./process-batch.ts";
+import {
+  type BatchOptions,
+  type BatchOutcome,
+  type LoadedView,
+  processBatch,
+  recordViewError,
+} from "./process-batch.ts";
 
 export interface ViewProcessorOptions {
   db: Db;
@@ -151,7 +157,7 @@ export class ViewProcessor {
     const until = Date.now() + (this.opts.sliceMs ?? 1000);
     const base: BatchOptions = { batchSize: this.opts.batchSize, undoDepth: this.opts.undoDepth, perBlock: false };
     while (!this.stopping && Date.now() < until) {
-      let outcome;
+      let outcome: BatchOutcome;
       try {
         outcome = await processBatch(this.opts.db, view, base);
       } catch (err) {

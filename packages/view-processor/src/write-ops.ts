@@ -54,7 +54,10 @@ export class OpWriter {
   async add(sql: Sql, ops: RowOp[]): Promise<void> {
     for (const op of ops) {
       let p = this.pending.get(op.table);
-      if (!p) this.pending.set(op.table, (p = { kind: null, inserts: [], upserts: new Map(), deletes: [] }));
+      if (!p) {
+        p = { kind: null, inserts: [], upserts: new Map(), deletes: [] };
+        this.pending.set(op.table, p);
+      }
       if (p.kind !== null && p.kind !== op.kind) await this.flushTable(sql, op.table, p);
       p.kind = op.kind;
       if (op.kind === "insert") {
@@ -177,8 +180,10 @@ function collapse(upserts: Map<string, Collapsed>, op: Extract<RowOp, { kind: "u
       .map((k) => op.key[k]),
   );
   let entry = upserts.get(id);
-  if (!entry)
-    upserts.set(id, (entry = { key: op.key, columns: new Map(), blockHeight: op.blockHeight, txId: op.txId }));
+  if (!entry) {
+    entry = { key: op.key, columns: new Map(), blockHeight: op.blockHeight, txId: op.txId };
+    upserts.set(id, entry);
+  }
   entry.blockHeight = op.blockHeight;
   entry.txId = op.txId;
   for (const [col, value] of Object.entries(op.set)) entry.columns.set(col, { mode: "set", value });

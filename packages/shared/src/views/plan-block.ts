@@ -60,13 +60,16 @@ export function planBlock(view: CompiledView, index: FilterIndex, data: BlockDat
   const txPayloads = new Map<string, TransactionPayload>();
   const txPayload = (tx: ChainTransaction) => {
     let p = txPayloads.get(tx.txid);
-    if (!p) txPayloads.set(tx.txid, (p = transactionPayload(tx, OPTIONS)));
+    if (!p) {
+      p = transactionPayload(tx, OPTIONS);
+      txPayloads.set(tx.txid, p);
+    }
     return p;
   };
   const ops: RowOp[] = [];
   const run = (h: number, ctx: MatchContext, txId: string | null) => {
     const handler = view.handlers[h];
-    if (!handler || !handler.when.every((c) => holds(c, ctx))) return;
+    if (!handler?.when.every((c) => holds(c, ctx))) return;
     for (const [a, action] of handler.actions.entries()) {
       ops.push(
         resolve(action, view.definition.tables[action.table] as TableSpec, ctx, height, txId, `handlers.${h}.do.${a}`),

@@ -6,7 +6,7 @@
 const C32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 function sha256(data: Uint8Array): Uint8Array {
-  return new Bun.CryptoHasher("sha256").update(data).digest();
+  return Bun.SHA256.hash(data) as Uint8Array;
 }
 
 /** c32 of big-endian bytes: base 32 without leading zero digits, then one "0" per leading zero byte. */

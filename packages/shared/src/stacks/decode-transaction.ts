@@ -1,6 +1,4 @@
-import { AddressVersion, TransactionVersion } from "@stacks/network";
 import {
-  AddressHashMode,
   AnchorMode,
   AuthType,
   type ClarityValue,
@@ -9,11 +7,12 @@ import {
   getCVTypeString,
   PayloadType,
   PostConditionMode,
-  type SpendingCondition,
   serializeCV,
   TenureChangeCause,
 } from "@stacks/transactions";
 import { c32address } from "./c32-address.ts";
+import { signerAddress } from "./signer-address.ts";
+import { decodeTransactionWire, TX_TYPES } from "./transaction-wire.ts";
 
 /**
  * What we keep of a raw transaction after decoding it. No txid: the node's is authoritative, and
@@ -55,42 +54,6 @@ export type TxType =
   | "nakamoto_coinbase"
   | "tenure_change";
 
-const TX_TYPES: Record<PayloadType, TxType> = {
-  [PayloadType.TokenTransfer]: "token_transfer",
-  [PayloadType.SmartContract]: "smart_contract",
-  [PayloadType.VersionedSmartContract]: "versioned_smart_contract",
-  [PayloadType.ContractCall]: "contract_call",
-  [PayloadType.PoisonMicroblock]: "poison_microblock",
-  [PayloadType.Coinbase]: "coinbase",
-  [PayloadType.CoinbaseToAltRecipient]: "coinbase_to_alt_recipient",
-  [PayloadType.NakamotoCoinbase]: "nakamoto_coinbase",
-  [PayloadType.TenureChange]: "tenure_change",
-};
-
-const MULTI_SIG_MODES = new Set<AddressHashMode>([
-  AddressHashMode.P2SH,
-  AddressHashMode.P2WSH,
-  AddressHashMode.P2SHNonSequential,
-  AddressHashMode.P2WSHNonSequential,
-]);
-
-/**
- * The address that a spending condition pays from. Multi-sig modes (sequential or not, i.e.
- * order-independent) use the multi-sig address version; the signer field is already the hash160.
- */
-export function spendingConditionAddress(cond: SpendingCondition, txVersion: TransactionVersion): string {
-  const mainnet = txVersion === TransactionVersion.Mainnet;
-  const multi = MULTI_SIG_MODES.has(cond.hashMode);
-  const version = mainnet
-    ? multi
-      ? AddressVersion.MainnetMultiSig
-      : AddressVersion.MainnetSingleSig
-    : multi
-      ? AddressVersion.TestnetMultiSig
-      : AddressVersion.TestnetSingleSig;
-  return c32address(version, Buffer.from(cond.signer, "hex"));
-}
-
 function hex(bytes: Uint8Array): string {
   return `0x${Buffer.from(bytes).toString("hex")}`;
 }
@@ -111,17 +74,33 @@ function hexBytes(hexText: string): Uint8Array {
   return Buffer.from(digits.length % 2 ? `0${digits}` : digits, "hex");
 }
 
-/** Decodes a hex raw transaction (with or without 0x). Throws with a clear message when it is not one. */
+/**
+ * Decodes a hex raw transaction (with or without 0x). Throws with a clear message when it is not one.
+ * The wire reader handles what nodes send; whatever it leaves aside (or trips over) is decoded by
+ * @stacks/transactions, which stays the reference: both give the same result where both succeed.
+ */
 export function decodeTransaction(rawTx: string): DecodedTransaction {
-  const tx = deserializeTransaction(hexBytes(rawTx));
+  const bytes = hexBytes(rawTx);
+  try {
+    return decodeTransactionWire(bytes);
+  } catch {
+    return decodeWithLibrary(bytes);
+  }
+}
+
+/** The reference decoding, by @stacks/transactions. */
+export function decodeWithLibrary(bytes: Uint8Array): DecodedTransaction {
+  const tx = deserializeTransaction(bytes);
   const auth = tx.auth;
   const origin = auth.spendingCondition;
   const sponsorCond = auth.authType === AuthType.Sponsored ? auth.sponsorSpendingCondition : null;
   const p = tx.payload;
   const decoded: DecodedTransaction = {
     txType: TX_TYPES[p.payloadType],
-    senderAddress: spendingConditionAddress(origin, tx.transactionVersion),
-    sponsorAddress: sponsorCond ? spendingConditionAddress(sponsorCond, tx.transactionVersion) : null,
+    senderAddress: signerAddress(origin.hashMode, Buffer.from(origin.signer, "hex"), tx.transactionVersion),
+    sponsorAddress: sponsorCond
+      ? signerAddress(sponsorCond.hashMode, Buffer.from(sponsorCond.signer, "hex"), tx.transactionVersion)
+      : null,
     sponsored: sponsorCond !== null,
     nonce: origin.nonce.toString(),
     sponsorNonce: sponsorCond ? sponsorCond.nonce.toString() : null,

@@ -100,17 +100,18 @@ export class Ingestor {
       if (!failure) {
         try {
           const outcome = await this.db.sql.begin(async (tx) => {
-            // Pipelined: the lock comes first on the server, so the duplicate check after it sees
-            // every body committed before ours, and a duplicate rolls the journal row back.
-            const [state, again, journalId] = await Promise.all([
+            // Pipelined: the lock comes first on the server, so the duplicate check and the route's
+            // look-up after it see every body committed before ours, and a duplicate rolls the
+            // journal row back.
+            const [state, again, journalId, lookedUp] = await Promise.all([
               lockChainState(tx, this.network),
               route?.storedCopy ? null : this.storedCopy(tx, path, route, json, digest, source),
               appendJournal(tx, this.network, path, body, source, digest),
+              route?.lookUp?.(tx, this.network, prepared as never),
             ]);
             if (again !== null) throw new AlreadyStored(again);
-            const result = route
-              ? await route.store(tx, prepared as never, { network: this.network, journalId, source, state })
-              : null;
+            const ctx = { ...lookedUp, network: this.network, journalId, source, state };
+            const result = route ? await route.store(tx, prepared as never, ctx) : null;
             if (route?.isDuplicate?.(result))
               throw new AlreadyStored((result as { journalId?: string }).journalId ?? "");
             return { ok: true as const, journalId, path, result };

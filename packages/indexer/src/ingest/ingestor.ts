@@ -1,5 +1,4 @@
 import { type Db, isTransientDbError, type Sql } from "@second-layer/shared/db/connect";
-import { pipelinedTransaction } from "@second-layer/shared/db/pipelined-transaction";
 import type { BlockSource } from "@second-layer/shared/db/tables";
 import type { Logger } from "@second-layer/shared/logger";
 import { lockChainState } from "../store/chain-state.ts";
@@ -100,8 +99,7 @@ export class Ingestor {
       }
       if (!failure) {
         try {
-          // BEGIN goes out with the lock and the journal append: one round trip fewer per POST.
-          const outcome = await pipelinedTransaction(this.db.sql, async (tx) => {
+          const outcome = await this.db.sql.begin(async (tx) => {
             // Pipelined: the lock comes first on the server, so the duplicate check and the route's
             // look-up after it see every body committed before ours, and a duplicate rolls the
             // journal row back.

@@ -49,10 +49,11 @@ export interface Route<P = unknown> {
    */
   storedCopy?(sql: Sql, network: string, json: unknown, source: BlockSource): Promise<string | null>;
   /**
-   * Reads what `store` needs from under the chain lock; the caller issues it together with taking the
-   * lock and appending the journal (one round trip) and passes the result on in the context.
+   * Reads what `store` needs from under the chain lock, from the body as parsed (not yet validated);
+   * the caller issues it together with taking the lock and appending the journal (one round trip)
+   * and passes the result on in the context.
    */
-  lookUp?(sql: Sql, network: string, prepared: P): Promise<Partial<StoreContext>>;
+  lookUp?(sql: Sql, network: string, json: unknown): Promise<Partial<StoreContext>>;
   store(sql: Sql, prepared: P, ctx: StoreContext): Promise<unknown>;
   /** True when `store` found the body already stored: the caller then keeps nothing of this POST. */
   isDuplicate?(result: unknown): boolean;
@@ -72,19 +73,26 @@ function validate<S extends z.ZodType>(schema: S, json: unknown, what: string): 
   );
 }
 
+function blockHashOf(json: unknown): string | null {
+  const hash = (json as { index_block_hash?: unknown } | null)?.index_block_hash;
+  return typeof hash === "string" ? hash : null;
+}
+
 const newBlock: Route<{ payload: z.infer<typeof newBlockSchema>; rows: ReturnType<typeof blockRows> }> = {
   prepare(json) {
     const payload = validate(newBlockSchema, json, "/new_block body");
     return { payload, rows: blockRows(payload) };
   },
   async storedCopy(sql, network, json, source) {
-    const hash = (json as { index_block_hash?: unknown } | null)?.index_block_hash;
-    if (typeof hash !== "string") return null;
-    const stored = await storedBlock(sql, network, hash);
+    const hash = blockHashOf(json);
+    const stored = hash === null ? null : await storedBlock(sql, network, hash);
     if (!stored || replacesLossyCopy(stored.source, source)) return null;
     return stored.journalId ?? "";
   },
-  lookUp: async (sql, network, { payload }) => ({ stored: await storedBlock(sql, network, payload.index_block_hash) }),
+  async lookUp(sql, network, json) {
+    const hash = blockHashOf(json);
+    return hash === null ? {} : { stored: await storedBlock(sql, network, hash) };
+  },
   store: (sql, { payload, rows }, ctx) => storeBlock(sql, payload, rows, ctx),
   isDuplicate: (result) => (result as StoreBlockResult).status === "duplicate",
   describe(result) {

@@ -8,22 +8,18 @@ import {
   Pc,
   PostConditionMode,
   privateKeyToAddress,
-  privateKeyToPublic,
   sponsorTransaction,
 } from "@stacks/transactions";
 import { ALL_FIXTURES, fixture } from "../../../test/support/fixtures.ts";
+import { TEST_KEYS, TEST_PUBLIC_KEYS } from "../../../test/support/stacks-keys.ts";
 import { decodeTransaction, decodeWithLibrary } from "../src/stacks/decode-transaction.ts";
 import { decodeTransactionWire } from "../src/stacks/transaction-wire.ts";
 
 // The wire reader must give exactly what @stacks/transactions gives, and read everything a node sends
 // without falling back to it.
 
-const KEYS = [
-  "edf9aee84d9b7abc145504dde6726c64f369d37ee34ded868fabd876c26570bc01",
-  "7287ba251d44a4d3fd9276c88ce34c5c52a038955511cccaf77e61068649c17801",
-  "530d9f61984c888536871c6573073bdfc0058896dc1adfe9a6a10dfacadc209101",
-];
-const PUBS = KEYS.map((k) => privateKeyToPublic(k) as string);
+const KEYS = TEST_KEYS;
+const PUBS = TEST_PUBLIC_KEYS;
 const DEPLOYER = privateKeyToAddress(KEYS[2] as string, "mainnet");
 
 function bytesOf(rawTx: string): Uint8Array {

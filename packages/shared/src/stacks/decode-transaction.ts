@@ -11,7 +11,7 @@ import {
   TenureChangeCause,
 } from "@stacks/transactions";
 import { c32address } from "./c32-address.ts";
-import { signerAddress } from "./signer-address.ts";
+import { decodedHeader, type SpendingCondition } from "./spending-condition.ts";
 import { decodeTransactionWire, TX_TYPES } from "./transaction-wire.ts";
 
 /**
@@ -95,27 +95,20 @@ export function decodeWithLibrary(bytes: Uint8Array): DecodedTransaction {
   const origin = auth.spendingCondition;
   const sponsorCond = auth.authType === AuthType.Sponsored ? auth.sponsorSpendingCondition : null;
   const p = tx.payload;
-  const decoded: DecodedTransaction = {
+  const condition = (c: typeof origin): SpendingCondition => ({
+    hashMode: c.hashMode,
+    signer: Buffer.from(c.signer, "hex"),
+    nonce: BigInt(c.nonce),
+    fee: BigInt(c.fee),
+  });
+  const decoded = decodedHeader({
     txType: TX_TYPES[p.payloadType],
-    senderAddress: signerAddress(origin.hashMode, Buffer.from(origin.signer, "hex"), tx.transactionVersion),
-    sponsorAddress: sponsorCond
-      ? signerAddress(sponsorCond.hashMode, Buffer.from(sponsorCond.signer, "hex"), tx.transactionVersion)
-      : null,
-    sponsored: sponsorCond !== null,
-    nonce: origin.nonce.toString(),
-    sponsorNonce: sponsorCond ? sponsorCond.nonce.toString() : null,
-    // A sponsored transaction's fee is paid by the sponsor, and carried in the sponsor's condition.
-    fee: (sponsorCond ?? origin).fee.toString(),
+    txVersion: tx.transactionVersion,
+    origin: condition(origin),
+    sponsor: sponsorCond ? condition(sponsorCond) : null,
     anchorMode: AnchorMode[tx.anchorMode] ?? String(tx.anchorMode),
     postConditionMode: PostConditionMode[tx.postConditionMode] ?? String(tx.postConditionMode),
-    contractId: null,
-    functionName: null,
-    functionArgs: null,
-    tokenTransfer: null,
-    coinbase: null,
-    tenureChange: null,
-    clarityVersion: null,
-  };
+  });
   switch (p.payloadType) {
     case PayloadType.TokenTransfer:
       decoded.tokenTransfer = {

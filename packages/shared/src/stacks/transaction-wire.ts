@@ -12,7 +12,7 @@ import {
 } from "@stacks/transactions";
 import { c32address } from "./c32-address.ts";
 import type { DecodedClarityArg, DecodedTransaction, TxType } from "./decode-transaction.ts";
-import { isMultiSig, signerAddress } from "./signer-address.ts";
+import { decodedHeader, isMultiSig, type SpendingCondition } from "./spending-condition.ts";
 
 // A direct reader of the Stacks transaction wire format for the fields we keep. The library's
 // deserializer builds every part as hex strings and renders each principal with a JavaScript sha256,
@@ -121,13 +121,6 @@ function address(r: Reader): string {
   const version = r.u8();
   if (version > 31) throw new WireUnsupported("address version");
   return c32address(version, r.read(20));
-}
-
-interface SpendingCondition {
-  hashMode: number;
-  signer: Uint8Array;
-  nonce: bigint;
-  fee: bigint;
 }
 
 function spendingCondition(r: Reader): SpendingCondition {
@@ -254,26 +247,8 @@ export function decodeTransactionWire(bytes: Uint8Array): DecodedTransaction {
   const payloadType = r.u8();
   const txType = TX_TYPES[payloadType as PayloadType];
   if (txType === undefined) throw new WireUnsupported("payload type");
-  const senderAddress = signerAddress(origin.hashMode, origin.signer, txVersion);
-  const decoded: DecodedTransaction = {
-    txType,
-    senderAddress,
-    sponsorAddress: sponsor ? signerAddress(sponsor.hashMode, sponsor.signer, txVersion) : null,
-    sponsored: sponsor !== null,
-    nonce: origin.nonce.toString(),
-    sponsorNonce: sponsor ? sponsor.nonce.toString() : null,
-    // A sponsored transaction's fee is paid by the sponsor, and carried in the sponsor's condition.
-    fee: (sponsor ?? origin).fee.toString(),
-    anchorMode,
-    postConditionMode,
-    contractId: null,
-    functionName: null,
-    functionArgs: null,
-    tokenTransfer: null,
-    coinbase: null,
-    tenureChange: null,
-    clarityVersion: null,
-  };
+  const decoded = decodedHeader({ txType, txVersion, origin, sponsor, anchorMode, postConditionMode });
+  const senderAddress = decoded.senderAddress;
   switch (payloadType) {
     case PayloadType.TokenTransfer: {
       const recipient = principalText(r);

@@ -61,6 +61,15 @@ export async function settle(url: string): Promise<void> {
   });
 }
 
+/** Empties every table of ours (the migrations' record aside), as before the first POST. */
+export async function emptyDatabase(url: string): Promise<void> {
+  await onDatabase(url, async (sql) => {
+    const tables = await sql<{ name: string }[]>`
+      select tablename as name from pg_tables where schemaname = 'public' and tablename <> 'schema_migrations'`;
+    await sql`truncate ${sql(tables.map((t) => t.name))} restart identity cascade`;
+  });
+}
+
 /** Rows in the chain tables: a phase that skipped rows (duplicates, failures) would look faster than it is. */
 export async function expectChainRows(url: string, expected: number): Promise<void> {
   const [row] = await onDatabase(

@@ -8,6 +8,7 @@ import { createLogger } from "@second-layer/shared/logger";
 import type { Subprocess } from "bun";
 import { generateChain, signTransactionPool } from "./generate-chain.ts";
 import type { LoadResult, LoadSpec } from "./load-generator.ts";
+import { onInterrupt } from "./on-interrupt.ts";
 import type { BenchResult } from "./run.ts";
 
 // Read throughput of the API: `GET /api/tx/{txid}` (a random mined transaction with its events, as an
@@ -160,17 +161,7 @@ export async function run(): Promise<BenchResult[]> {
     for (const s of services) s.proc.kill("SIGKILL");
     removeLocalPostgres(pg);
   };
-  // pg_ctl detaches the server from our process group, so Ctrl-C alone would leave it running.
-  // `bun run` forwards the signal again: the handler stays installed so a repeat cannot cut cleanup short.
-  let stopping = false;
-  const interrupted = () => {
-    if (stopping) return;
-    stopping = true;
-    cleanup();
-    process.exit(130);
-  };
-  process.on("SIGINT", interrupted);
-  process.on("SIGTERM", interrupted);
+  const uninstall = onInterrupt(cleanup);
   try {
     const chain = await chainDatabase(pg.url, blocks);
     const key = generateApiKey();
@@ -233,8 +224,7 @@ export async function run(): Promise<BenchResult[]> {
       vs("api: GET /status p99", status.p99, baseline.p99, "ms"),
     ];
   } finally {
-    process.off("SIGINT", interrupted);
-    process.off("SIGTERM", interrupted);
+    uninstall();
     cleanup();
   }
 }

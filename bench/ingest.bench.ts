@@ -6,6 +6,7 @@ import { migrate } from "@second-layer/shared/db/migrate";
 import { newBlockSchema } from "@second-layer/shared/stacks/node-payloads";
 import type { Subprocess } from "bun";
 import { generateChain, signTransactionPool } from "./generate-chain.ts";
+import { onInterrupt } from "./on-interrupt.ts";
 import type { BenchResult } from "./run.ts";
 
 // Sequential `/new_block` ingest, one POST at a time as a node delivers blocks, against the machine's
@@ -180,17 +181,7 @@ export async function run(): Promise<BenchResult[]> {
     indexer?.kill("SIGKILL");
     removeLocalPostgres(pg);
   };
-  // pg_ctl detaches the server from our process group, so Ctrl-C alone would leave it running.
-  // `bun run` forwards the signal again: the handler stays installed so a repeat cannot cut cleanup short.
-  let stopping = false;
-  const interrupted = () => {
-    if (stopping) return;
-    stopping = true;
-    cleanup();
-    process.exit(130);
-  };
-  process.on("SIGINT", interrupted);
-  process.on("SIGTERM", interrupted);
+  const uninstall = onInterrupt(cleanup);
   try {
     const ingestUrl = await createDatabase(pg.url, "bench_ingest");
     const rawUrl = await createDatabase(pg.url, "bench_raw");
@@ -248,8 +239,7 @@ export async function run(): Promise<BenchResult[]> {
       },
     ];
   } finally {
-    process.off("SIGINT", interrupted);
-    process.off("SIGTERM", interrupted);
+    uninstall();
     cleanup();
   }
 }

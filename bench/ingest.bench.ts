@@ -5,6 +5,7 @@ import { type BenchCluster, expectChainRows, settle, startBenchCluster } from ".
 import { replayFixtures } from "./fixture-replay.ts";
 import { generateChain, signTransactionPool } from "./generate-chain.ts";
 import { killIndexers, startIndexerProcess } from "./indexer-process.ts";
+import { onInterrupt } from "./on-interrupt.ts";
 import type { BenchResult } from "./run.ts";
 
 // Sequential `/new_block` ingest, one POST at a time as a node delivers blocks, against the machine's
@@ -197,22 +198,11 @@ export async function run(): Promise<BenchResult[]> {
     killIndexers();
     cluster.remove();
   };
-  // pg_ctl detaches the server from our process group, so Ctrl-C alone would leave it running.
-  // `bun run` forwards the signal again: the handler stays installed so a repeat cannot cut cleanup short.
-  let stopping = false;
-  const interrupted = () => {
-    if (stopping) return;
-    stopping = true;
-    cleanup();
-    process.exit(130);
-  };
-  process.on("SIGINT", interrupted);
-  process.on("SIGTERM", interrupted);
+  const uninstall = onInterrupt(cleanup);
   try {
     return [...(await generatedChain(cluster, blocks)), ...(await replayFixtures(cluster))];
   } finally {
-    process.off("SIGINT", interrupted);
-    process.off("SIGTERM", interrupted);
+    uninstall();
     cleanup();
   }
 }

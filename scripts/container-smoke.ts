@@ -465,6 +465,21 @@ async function main(): Promise<void> {
   say(`project ${stack.project}; engine: ${useContainerHost ? containerHost : "docker"}; views: ${WITH_VIEWS}`);
   let failure: unknown;
   try {
+    await timed("compose config", async () => {
+      // The Stacks node and Caddy images cannot be had here: the Hetzner override is checked by
+      // compose's own validation only.
+      await run([...composeCmd(), "-f", COMPOSE_FILE, "--env-file", stack.envFile, "config", "-q"]);
+      check(true, "docker-compose.yml validates with a fresh .env");
+      const hetznerFile = join(ROOT, "docker/docker-compose.hetzner.yml");
+      const merged = await run(
+        [...composeCmd(), "-f", COMPOSE_FILE, "-f", hetznerFile, "--env-file", stack.envFile, "config"],
+        { env: { DOMAIN: "api.example.com" } },
+      );
+      check(
+        ["stacks-node:", "caddy:", "backup:", "shared_buffers=16GB"].every((s) => merged.includes(s)),
+        "docker-compose.hetzner.yml validates on top of it (stacks-node, caddy, backup, tuned postgres)",
+      );
+    });
     await timed("build images", () =>
       compose(stack, "build", ...ALL_UP.filter((s) => s !== "postgres" && s !== "receiver")),
     );

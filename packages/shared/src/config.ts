@@ -343,12 +343,29 @@ export class ConfigError extends Error {
 
 type FieldName = keyof typeof envFields.shape;
 
-/** Each variable of the schema with what the configuration reference says about it, in schema order. */
-export function variableDocs(): { name: string; field: z.ZodType; doc: VariableDoc }[] {
+/** A field's default as an operator would write it: the input default, else a plain output default. */
+function defaultText(field: z.ZodType, json: { default?: unknown }): string | undefined {
+  if (json.default !== undefined) return String(json.default);
+  if (!(field instanceof z.ZodDefault)) return undefined;
+  const value: unknown = field._zod.def.defaultValue;
+  return ["string", "number", "boolean"].includes(typeof value) ? String(value) : undefined;
+}
+
+/**
+ * Each variable of the schema with what the configuration reference says about it, its default and
+ * its input JSON schema (accepted values), in schema order.
+ */
+export function variableDocs(): {
+  name: string;
+  doc: VariableDoc;
+  fallback: string | undefined;
+  schema: Record<string, unknown>;
+}[] {
   return Object.entries(envFields.shape).map(([name, field]) => {
     const doc = field.meta() as VariableDoc | undefined;
     if (!doc?.description) throw new Error(`config variable ${name} has no .meta(doc(...)) description`);
-    return { name, field, doc };
+    const schema = z.toJSONSchema(field, { io: "input", unrepresentable: "any" });
+    return { name, doc, fallback: defaultText(field, schema), schema };
   });
 }
 

@@ -87,8 +87,8 @@ describe("docker-compose.yml", () => {
     for (const service of ["api", "worker"]) {
       expect(base.services[service].depends_on.init.condition).toBe("service_completed_successfully");
     }
-    expect(base.services.indexer.ports).toEqual(["127.0.0.1:${INDEXER_HOST_PORT:-3700}:3700"]);
-    expect(base.services.api.ports).toEqual(["${API_HOST_BIND:-0.0.0.0}:${API_HOST_PORT:-3800}:3800"]);
+    expect(base.services.indexer.ports).toEqual([`127.0.0.1:\${INDEXER_HOST_PORT:-3700}:3700`]);
+    expect(base.services.api.ports).toEqual([`\${API_HOST_BIND:-0.0.0.0}:\${API_HOST_PORT:-3800}:3800`]);
     for (const scaled of ["worker", "view-processor"]) {
       expect(base.services[scaled].ports).toBeUndefined();
       expect(base.services[scaled].container_name).toBeUndefined();
@@ -138,9 +138,9 @@ describe("docker-compose.hetzner.yml", () => {
   test("Caddy in front of the api for $DOMAIN, data on DATA_DIR, tuned Postgres, nightly backups", () => {
     expect(hetzner.services.caddy.ports).toEqual(["80:80", "443:443"]);
     expect(read("docker/caddy/Caddyfile")).toMatch(/^\{\$DOMAIN\} \{[\s\S]*reverse_proxy api:3800/m);
-    expect(hetzner.services.postgres.volumes).toEqual(["${DATA_DIR:-/mnt/data}/postgres:/var/lib/postgresql/data"]);
+    expect(hetzner.services.postgres.volumes).toEqual([`\${DATA_DIR:-/mnt/data}/postgres:/var/lib/postgresql/data`]);
     expect(hetzner.services.postgres.command).toContain("shared_buffers=16GB");
-    expect(hetzner.services.backup.environment.BACKUP_RETENTION_DAYS).toBe("${BACKUP_RETENTION_DAYS:-7}");
+    expect(hetzner.services.backup.environment.BACKUP_RETENTION_DAYS).toBe(`\${BACKUP_RETENTION_DAYS:-7}`);
     expect(read("docker/backup-loop.sh")).toContain("pg_dump --format=custom");
   });
 });

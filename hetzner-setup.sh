@@ -27,7 +27,11 @@ LSBLK="${SL_LSBLK:-lsblk}"
 HEALTH_TIMEOUT_S=900
 
 usage() {
-  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+  cat <<'EOF'
+usage: hetzner-setup.sh --domain api.example.com --repo https://github.com/you/second-layer.git
+                        [--branch main] [--dir /opt/second-layer] [--data-dir /mnt/data]
+                        [--network mainnet] [--dry-run]
+EOF
 }
 
 die() {

@@ -451,6 +451,14 @@ async function imageSizes(): Promise<string[]> {
   return lines;
 }
 
+/** Removes the stack's containers, volumes and network, and the test's data folder. */
+async function teardown(stack: Stack): Promise<void> {
+  await compose(stack, "down", "-v", "--remove-orphans", "--timeout", String(STOP_LIMIT_MS / 1000)).catch((e) =>
+    say(`teardown: ${(e as Error).message}`),
+  );
+  rmSync(stack.dataDir, { recursive: true, force: true });
+}
+
 async function up(stack: Stack, extra: string[] = []): Promise<number> {
   const t = Date.now();
   await compose(stack, "up", "-d", ...extra, ...ALL_UP);
@@ -463,6 +471,14 @@ async function main(): Promise<void> {
   const [first, second, third] = parts(rows) as [EventLogRow[], EventLogRow[], EventLogRow[]];
   const stack = await createStack();
   say(`project ${stack.project}; engine: ${useContainerHost ? containerHost : "docker"}; views: ${WITH_VIEWS}`);
+  // Stopped from outside (CI's time limit, Ctrl-C): tear down before going.
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.on(signal, async () => {
+      say(`${signal}: tearing the stack down`);
+      await teardown(stack);
+      process.exit(1);
+    });
+  }
   let failure: unknown;
   try {
     await timed("compose config", async () => {
@@ -604,10 +620,7 @@ async function main(): Promise<void> {
       // the logs are a courtesy
     }
   } finally {
-    await compose(stack, "down", "-v", "--remove-orphans", "--timeout", String(STOP_LIMIT_MS / 1000)).catch((e) =>
-      say(`teardown: ${(e as Error).message}`),
-    );
-    rmSync(stack.dataDir, { recursive: true, force: true });
+    await teardown(stack);
   }
   say("timings:");
   for (const [label, ms] of timings) process.stdout.write(`  ${label.padEnd(48)} ${(ms / 1000).toFixed(1)} s\n`);

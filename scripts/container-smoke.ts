@@ -525,18 +525,18 @@ async function main(): Promise<void> {
     check(true, `created streams ${STREAMS.join(", ")} through the api, pointed at the receiver container`);
     if (WITH_VIEWS) await postJson(`${stack.apiUrl}/api/views`, VIEW, auth);
 
+    /** Replays one part of the log; the stack must then hold and have delivered the log up to it. */
+    const deliverPart = async (part: EventLogRow[], upTo: EventLogRow[], label: string) => {
+      await replay(stack, part);
+      const expected = expectedFrom(upTo);
+      const { tip } = await indexerState(stack);
+      equal(tip, expected.tip, `${label}: the indexer's tip is the log's last canonical block`);
+      await expectDelivered(stack, streamIds, expected, label);
+      if (WITH_VIEWS) await expectViewRows(stack, auth, upTo, label);
+    };
+
     // Part 1, one worker.
-    await timed("part 1: replay and deliver", async () => {
-      await replay(stack, first);
-      const expected = expectedFrom(first);
-      equal(
-        (await indexerState(stack)).tip,
-        expected.tip,
-        "part 1: the indexer's tip is the log's last canonical block",
-      );
-      await expectDelivered(stack, streamIds, expected, "part 1");
-      if (WITH_VIEWS) await expectViewRows(stack, auth, first, "part 1");
-    });
+    await timed("part 1: replay and deliver", () => deliverPart(first, first, "part 1"));
 
     // Restart the indexer: nothing stored is lost.
     await timed("restart indexer", async () => {
@@ -552,14 +552,7 @@ async function main(): Promise<void> {
       await waitHealthy(stack, ["worker"]);
       const workers = (await containers(stack)).filter((c) => c.service === "worker" && c.running);
       equal(workers.length, 3, "three worker containers running");
-      await replay(stack, second);
-      const expected = expectedFrom([...first, ...second]);
-      equal(
-        (await indexerState(stack)).tip,
-        expected.tip,
-        "part 2: the indexer's tip is the log's last canonical block",
-      );
-      await expectDelivered(stack, streamIds, expected, "part 2 (3 workers)");
+      await deliverPart(second, [...first, ...second], "part 2 (3 workers)");
     });
 
     // down/up keeping the volumes: the data, the streams and the generated secrets survive.
@@ -573,15 +566,7 @@ async function main(): Promise<void> {
       const rerun = await replayEventLog([...first, ...second], { to: stack.indexerUrl });
       check(rerun.rejected.length === 0, "down/up: the log replayed again is taken as duplicates");
       equal((await indexerState(stack)).seq, before.seq, "down/up: duplicates change nothing in the chain log");
-      await replay(stack, third);
-      const expected = expectedFrom(rows);
-      equal(
-        (await indexerState(stack)).tip,
-        expected.tip,
-        "part 3: the indexer's tip is the log's last canonical block",
-      );
-      await expectDelivered(stack, streamIds, expected, "after down/up");
-      if (WITH_VIEWS) await expectViewRows(stack, auth, rows, "after down/up");
+      await deliverPart(third, rows, "part 3 (after down/up)");
     });
 
     // Non-root, then docker stop within 10 s.

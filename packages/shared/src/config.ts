@@ -371,9 +371,9 @@ export function variableDocs(): {
 
 /** Variables whose values an error message must never repeat. */
 const SECRET_VARIABLES = new Set(
-  variableDocs()
-    .filter((v) => v.doc.secret)
-    .map((v) => v.name),
+  Object.entries(envFields.shape)
+    .filter(([, field]) => (field.meta() as VariableDoc | undefined)?.secret)
+    .map(([name]) => name),
 );
 
 /** `X_FILE` names a file holding X (Docker secrets, a volume written by the compose `init` service). */

@@ -26,6 +26,8 @@ export interface SenderPoolOptions {
  */
 export class SenderPool {
   private stopping = false;
+  /** Cancels the deliveries still in flight when a shutdown's grace period is over. */
+  private readonly abort = new AbortController();
   private readonly slots: Promise<void>[] = [];
   private waiters: (() => void)[] = [];
   private readonly perLease: number;
@@ -49,11 +51,16 @@ export class SenderPool {
     for (const w of waiters) w();
   }
 
-  /** Finishes the deliveries in flight and gives their leases back; claims nothing new. */
-  async stop(): Promise<void> {
+  /**
+   * Claims nothing new, lets the deliveries in flight finish for up to `graceMs`, then cancels the
+   * rest (they stay pending and go out again, same webhook-id), and gives every lease back.
+   */
+  async stop(graceMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.stopping = true;
     this.poke();
+    const timer = Number.isFinite(graceMs) ? setTimeout(() => this.abort.abort(), graceMs) : undefined;
     await Promise.all(this.slots);
+    clearTimeout(timer);
   }
 
   private async slot(): Promise<void> {
@@ -64,7 +71,7 @@ export class SenderPool {
         streamId = await this.claim();
         if (streamId) {
           this.busy.add(streamId);
-          const due = await sender.drain(streamId, this.perLease, () => this.stopping);
+          const due = await sender.drain(streamId, this.perLease, () => this.stopping, this.abort.signal);
           if (due) this.wakeAt(due);
           continue;
         }

@@ -59,9 +59,16 @@ export class StreamSender {
   /**
    * Sends up to `max` deliveries of a leased stream, then gives the lease back with the next due time.
    * Returns that time when it is a known moment (a retry, a held apply), so the caller can look then.
-   * Once `stopping()` says so, it finishes the delivery in flight and sends nothing more.
+   * Once `stopping()` says so, it finishes the delivery in flight and sends nothing more; `abort`
+   * cancels that delivery instead (shutdown ran out of time): it is not recorded as an attempt, stays
+   * pending with its seq and webhook-id, and the stream is due again at once for whoever runs next.
    */
-  async drain(streamId: string, max: number, stopping: () => boolean = () => false): Promise<Date | null> {
+  async drain(
+    streamId: string,
+    max: number,
+    stopping: () => boolean = () => false,
+    abort?: AbortSignal,
+  ): Promise<Date | null> {
     const { db } = this.deps;
     const [stream] = await db.sql<StreamRow[]>`
       select id, network, status, webhook_url, secret_enc, previous_secret_enc, previous_secret_expires_at
@@ -90,7 +97,15 @@ export class StreamSender {
         secrets,
         timeoutMs: this.deps.timeoutMs,
         dispatcher: this.deps.dispatcher,
+        signal: abort,
       });
+      if (!outcome.ok && outcome.aborted) {
+        this.deps.log.info(
+          { streamId, deliveryId: head.id, seq },
+          "delivery cancelled by shutdown; it will be sent again",
+        );
+        return await this.release(streamId, new Date());
+      }
       this.deps.metrics.attempts.inc({ network: stream.network, outcome: outcome.ok ? "success" : "failure" });
       this.deps.metrics.attemptSeconds.observe({ network: stream.network }, outcome.ms / 1000);
       if (outcome.ok) {

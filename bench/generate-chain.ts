@@ -30,11 +30,16 @@ function hash(label: string): string {
 }
 
 const KEYS = Array.from({ length: 10 }, (_, i) => `${hash(`bench-key-${i}`)}01`);
-const SENDERS = KEYS.map((k) => getAddressFromPrivateKey(k, "mainnet"));
-const DEPLOYER = SENDERS[0] as string;
-const MARKET = `${DEPLOYER}.bench-market`;
-const TOKEN = `${DEPLOYER}.bench-token`;
-const RECIPIENT = "SP3FGQ8Z7JY9BWYZ5WM53E0M9NK7WHJF0691NZ159";
+/**
+ * Who sends what, for benchmarks that filter on it: every block has two transactions of each sender;
+ * those of the even-numbered ones are STX transfers to RECIPIENT, those of the odd-numbered ones
+ * marketplace calls (FT transfers of TOKEN, an STX fee to DEPLOYER, an NFT mint, a print).
+ */
+export const SENDERS = KEYS.map((k) => getAddressFromPrivateKey(k, "mainnet"));
+export const DEPLOYER = SENDERS[0] as string;
+export const MARKET = `${DEPLOYER}.bench-market`;
+export const TOKEN = `${DEPLOYER}.bench-token`;
+export const RECIPIENT = "SP3FGQ8Z7JY9BWYZ5WM53E0M9NK7WHJF0691NZ159";
 
 export interface PooledTx {
   txid: string;

@@ -1,11 +1,11 @@
 import { join } from "node:path";
 import { blockRow, blockRows } from "@second-layer/indexer/store/block-rows";
 import { connect, type Db } from "@second-layer/shared/db/connect";
-import { freePort, removeLocalPostgres, startLocalPostgres } from "@second-layer/shared/db/local-postgres";
-import { migrate } from "@second-layer/shared/db/migrate";
+import { freePort } from "@second-layer/shared/db/local-postgres";
 import { newBlockSchema } from "@second-layer/shared/stacks/node-payloads";
 import type { Subprocess } from "bun";
 import { generateChain, signTransactionPool } from "./generate-chain.ts";
+import { createDatabase, percentile, waitForHealth, withLocalPostgres } from "./harness.ts";
 import type { BenchResult } from "./run.ts";
 
 // Sequential `/new_block` ingest, one POST at a time as a node delivers blocks, against the machine's
@@ -21,29 +21,6 @@ const WARMUP_BLOCKS = 500;
 // Preparing raw rows (parse, decode) is kept out of the timed inserts, a chunk at a time to bound memory.
 const RAW_CHUNK = 500;
 const P99_TARGET_MS = 50;
-
-/** Nearest-rank percentile of an ascending array. */
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
-
-async function createDatabase(serverUrl: string, name: string): Promise<string> {
-  const admin = connect(serverUrl, { max: 1 });
-  try {
-    await admin.sql.unsafe(`create database ${name}`);
-  } finally {
-    await admin.close();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const db = connect(url.toString(), { max: 2 });
-  try {
-    await migrate(db.sql, url.toString());
-  } finally {
-    await db.close();
-  }
-  return url.toString();
-}
 
 /**
  * Runs between the warm-up and the timed blocks. ANALYZE: with no statistics the planner cannot tell
@@ -73,16 +50,6 @@ async function expectRows(url: string, expected: number): Promise<void> {
   } finally {
     await db.close();
   }
-}
-
-async function waitForHealth(proc: Subprocess, base: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`indexer exited during start-up with code ${proc.exitCode}`);
-    if ((await fetch(`${base}/health`).catch(() => null))?.ok) return;
-    await Bun.sleep(50);
-  }
-  throw new Error("indexer did not answer /health within 30 s");
 }
 
 async function postBlocks(base: string, bodies: string[]): Promise<{ seconds: number; latencies: number[] }> {
@@ -173,25 +140,10 @@ export async function run(): Promise<BenchResult[]> {
   const rows = blocks + txs + events;
   const shape = `${blocks} blocks of ${Math.round(txs / blocks)} txs + ${Math.round(events / blocks)} events`;
 
-  const pg = await startLocalPostgres();
   let indexer: Subprocess | null = null;
   // Its database is about to be deleted: a graceful shutdown would only wait on dead connections.
-  const cleanup = () => {
-    indexer?.kill("SIGKILL");
-    removeLocalPostgres(pg);
-  };
-  // pg_ctl detaches the server from our process group, so Ctrl-C alone would leave it running.
-  // `bun run` forwards the signal again: the handler stays installed so a repeat cannot cut cleanup short.
-  let stopping = false;
-  const interrupted = () => {
-    if (stopping) return;
-    stopping = true;
-    cleanup();
-    process.exit(130);
-  };
-  process.on("SIGINT", interrupted);
-  process.on("SIGTERM", interrupted);
-  try {
+  const killIndexer = () => indexer?.kill("SIGKILL");
+  return await withLocalPostgres(async (pg) => {
     const ingestUrl = await createDatabase(pg.url, "bench_ingest");
     const rawUrl = await createDatabase(pg.url, "bench_raw");
 
@@ -202,7 +154,7 @@ export async function run(): Promise<BenchResult[]> {
       stdout: "inherit",
       stderr: "inherit",
     });
-    await waitForHealth(indexer, base);
+    await waitForHealth(indexer, base, "indexer");
     await postBlocks(base, warmup);
     await settle(ingestUrl);
     const ingest = await postBlocks(base, measured);
@@ -247,9 +199,5 @@ export async function run(): Promise<BenchResult[]> {
         ratio: p99 / P99_TARGET_MS,
       },
     ];
-  } finally {
-    process.off("SIGINT", interrupted);
-    process.off("SIGTERM", interrupted);
-    cleanup();
-  }
+  }, killIndexer);
 }

@@ -1,0 +1,469 @@
+import { join } from "node:path";
+import { loadConfig } from "@second-layer/shared/config";
+import { connect, type Db } from "@second-layer/shared/db/connect";
+import { freePort, type LocalPostgres } from "@second-layer/shared/db/local-postgres";
+import { SecretsBox } from "@second-layer/shared/secrets-box";
+import { type DeliveryPayload, deliveryBody } from "@second-layer/shared/streams/delivery-body";
+import { changeStreamStatus, createStream, type StreamContext } from "@second-layer/shared/streams/store";
+import { parseAllowedHosts } from "@second-layer/shared/webhooks/url-guard";
+import type { Subprocess } from "bun";
+import { Webhook } from "standardwebhooks";
+import { Agent, request } from "undici/index.js";
+import {
+  generateChain,
+  MARKET,
+  type PooledTx,
+  RECIPIENT,
+  SENDERS,
+  signTransactionPool,
+  TOKEN,
+} from "./generate-chain.ts";
+import { createDatabase, percentile, waitForHealth, withLocalPostgres } from "./harness.ts";
+import type { BenchResult } from "./run.ts";
+
+// Streams as production runs them: the indexer and the worker each as a subprocess (LOG_LEVEL=info,
+// output drained), over a durable local Postgres, delivering to a receiver in this process on
+// 127.0.0.1.
+// 1. Latency: 100 active streams with varied filters that every generated block satisfies; blocks
+//    POSTed to /new_block one at a time at a steady rate; for every delivery, the time from the start
+//    of its block's POST to the webhook's arrival. Targets p50 < 30 ms, p99 < 150 ms.
+// 2. Throughput: deliveries queued for paused streams, then the streams resumed; deliveries/s until
+//    the worker has recorded every one as delivered, beside a bare undici POST loop with the same
+//    concurrency and the same bodies to the same receiver. Target >= 1,000/s.
+// BENCH_STREAM_BLOCKS (latency blocks, default 200), BENCH_STREAM_INTERVAL_MS (default 250),
+// BENCH_QUEUE_STREAMS x BENCH_QUEUE_BLOCKS (queued deliveries, default 40 x 500).
+
+const INDEXER_MAIN = join(import.meta.dir, "../packages/indexer/src/main.ts");
+const WORKER_MAIN = join(import.meta.dir, "../packages/worker/src/main.ts");
+const NETWORK = "mainnet";
+const POOL_SIZE = 400;
+const SECRETS_KEY = Buffer.alloc(32, 11).toString("base64");
+const LATENCY_STREAMS = 100;
+/** Blocks before the streams exist, so that they join a chain that is already running. */
+const CHAIN_WARMUP_BLOCKS = 20;
+/** The first timed blocks warm the worker's connections and caches; their deliveries are not counted. */
+const DELIVERY_WARMUP_BLOCKS = 10;
+const P50_TARGET_MS = 30;
+const P99_TARGET_MS = 150;
+const THROUGHPUT_TARGET = 1000;
+
+function envNumber(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
+  return value;
+}
+
+/**
+ * Filters that every generated block satisfies, of many kinds and sizes of match: the i-th stream
+ * gets the i-th (cycling), with the sender varied so that no two neighbours are alike.
+ */
+function filtersFor(i: number): unknown[] {
+  const even = SENDERS[(i * 2) % 10] as string;
+  const odd = SENDERS[(i * 2 + 1) % 10] as string;
+  const all: unknown[][] = [
+    [{ type: "block" }],
+    [{ type: "stx_transfer", sender: even }],
+    [{ type: "stx_transfer", recipient: RECIPIENT }],
+    [{ type: "ft_transfer", assetIdentifier: `${TOKEN}::bench`, sender: odd }],
+    [{ type: "nft_mint", assetIdentifier: `${MARKET}::bench-nft`, recipient: odd }],
+    [{ type: "print_event", contractId: MARKET, topic: "print", contains: "mint" }],
+    [{ type: "contract_call", contractId: MARKET, functionName: "mint-*", caller: odd }],
+    [{ type: "tx", txType: "token_transfer", sender: even }],
+    [
+      { type: "stx_transfer", minAmount: "1000000" },
+      { type: "ft_transfer", recipient: MARKET },
+    ],
+    [
+      { type: "nft_mint", recipient: odd },
+      { type: "stx_transfer", sender: odd },
+    ],
+  ];
+  return all[i % all.length] as unknown[];
+}
+
+/** A subprocess whose output is read as it comes (a full pipe would block it); the tail is kept for errors. */
+class Service {
+  readonly proc: Subprocess<"ignore", "pipe", "pipe">;
+  private tail = "";
+  outputBytes = 0;
+
+  constructor(
+    readonly what: string,
+    main: string,
+    env: Record<string, string>,
+  ) {
+    this.proc = Bun.spawn(["bun", main], {
+      env: { ...process.env, ...env },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    void this.drain(this.proc.stdout);
+    void this.drain(this.proc.stderr);
+  }
+
+  private async drain(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      this.outputBytes += chunk.byteLength;
+      this.tail = (this.tail + decoder.decode(chunk, { stream: true })).slice(-4000);
+    }
+  }
+
+  /** Fails with the end of its output when the process died. */
+  check(): void {
+    if (this.proc.exitCode !== null) {
+      throw new Error(`${this.what} exited with code ${this.proc.exitCode}:\n${this.tail}`);
+    }
+  }
+
+  kill(): void {
+    this.proc.kill("SIGKILL");
+  }
+}
+
+interface Services {
+  indexer: Service;
+  worker: Service;
+  indexerBase: string;
+}
+
+/** The indexer and the worker over `url`, as `bun run start:*` runs them; the worker's settings are its defaults. */
+async function startServices(url: string, running: Service[]): Promise<Services> {
+  const indexerPort = await freePort();
+  const metricsPort = await freePort();
+  const { WORKER_CONCURRENCY: _measuredAtItsDefault, ...env } = process.env;
+  const common = { ...env, DATABASE_URL: url, STACKS_NETWORK: NETWORK, LOG_LEVEL: "info" };
+  const indexer = new Service("indexer", INDEXER_MAIN, { ...common, PORT: String(indexerPort) });
+  running.push(indexer);
+  const worker = new Service("worker", WORKER_MAIN, {
+    ...common,
+    SECRETS_KEY,
+    WEBHOOK_ALLOWED_PRIVATE_HOSTS: "127.0.0.1",
+    METRICS_PORT: String(metricsPort),
+  });
+  running.push(worker);
+  const indexerBase = `http://127.0.0.1:${indexerPort}`;
+  await waitForHealth(indexer.proc, indexerBase, "indexer");
+  await waitForHealth(worker.proc, `http://127.0.0.1:${metricsPort}`, "worker");
+  return { indexer, worker, indexerBase };
+}
+
+async function postBlock(base: string, body: string): Promise<void> {
+  const res = await fetch(`${base}/new_block`, {
+    method: "POST",
+    body,
+    headers: { "content-type": "application/json" },
+  });
+  const answer = (await res.json()) as { ok?: boolean };
+  // The indexer answers 200 even for a body it could not store (journaled with its error): check `ok`.
+  if (res.status !== 200 || !answer.ok) throw new Error(`/new_block failed: ${res.status} ${JSON.stringify(answer)}`);
+}
+
+// The block's height is the first "height" of a body (type, streamId, seq, network, then block).
+const BLOCK_HEIGHT = /"height":(\d+)/;
+
+/**
+ * Webhooks arrive at /s/<n> for the n-th stream, answered 200 at once. Guards the figures: each
+ * stream's seqs must come 1, 2, 3, ... and its first delivery's signature must verify (with the
+ * `standardwebhooks` package), so a worker that skipped, repeated or mangled deliveries cannot pass.
+ */
+class Receiver {
+  private readonly server: ReturnType<typeof Bun.serve>;
+  private readonly streams: { secret: string; lastSeq: number }[] = [];
+  private waiters: (() => void)[] = [];
+  /** Deliveries acknowledged, all streams. */
+  delivered = 0;
+  /** Requests to /baseline. */
+  baseline = 0;
+  readonly errors: string[] = [];
+  /** Called with every delivery's body and its arrival time (performance.now()). */
+  onDelivery: ((raw: string, at: number) => void) | null = null;
+
+  constructor() {
+    this.server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => this.handle(req) });
+  }
+
+  get base(): string {
+    return `http://127.0.0.1:${this.server.port}`;
+  }
+
+  /** A new endpoint for a stream; `secret` tells it the stream's signing secret once it is known. */
+  add(): { url: string; secret(value: string): void } {
+    const stream = { secret: "", lastSeq: 0 };
+    this.streams.push(stream);
+    return {
+      url: `${this.base}/s/${this.streams.length - 1}`,
+      secret: (value) => {
+        stream.secret = value;
+      },
+    };
+  }
+
+  async waitFor(predicate: () => boolean, timeoutMs: number, what: string, services: Service[]): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate()) {
+      for (const s of services) s.check();
+      if (this.errors.length > 0) throw new Error(`bad deliveries: ${this.errors.slice(0, 5).join("; ")}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 500));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  stop(): void {
+    this.server.stop(true);
+  }
+
+  private async handle(req: Request): Promise<Response> {
+    const raw = await req.text();
+    const at = performance.now();
+    const path = new URL(req.url).pathname;
+    if (path === "/baseline") {
+      this.baseline++;
+      return new Response("ok");
+    }
+    const n = Number(path.slice("/s/".length));
+    const stream = this.streams[n];
+    if (!stream) return new Response("no such stream", { status: 404 });
+    const seq = Number(req.headers.get("webhook-seq"));
+    if (seq !== stream.lastSeq + 1) this.errors.push(`stream ${n}: seq ${seq} after ${stream.lastSeq}`);
+    if (stream.lastSeq === 0) {
+      try {
+        new Webhook(stream.secret).verify(raw, Object.fromEntries(req.headers.entries()));
+      } catch (err) {
+        this.errors.push(`stream ${n}: ${(err as Error).message}`);
+      }
+    }
+    stream.lastSeq = seq;
+    this.delivered++;
+    this.onDelivery?.(raw, at);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+    return new Response("ok");
+  }
+}
+
+/** `count` streams through the shared store (as the API creates them), each with its own endpoint. */
+async function createStreams(db: Db, receiver: Receiver, count: number): Promise<string[]> {
+  const ctx: StreamContext = {
+    secrets: new SecretsBox(SECRETS_KEY),
+    defaultNetwork: NETWORK,
+    allowedPrivateHosts: parseAllowedHosts("127.0.0.1"),
+  };
+  const [account] = await db.sql<{ id: string }[]>`insert into accounts (name) values ('bench') returning id`;
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const endpoint = receiver.add();
+    const { stream, secret } = await createStream(
+      db.sql,
+      account?.id as string,
+      { name: `bench ${i}`, webhookUrl: endpoint.url, filters: filtersFor(i) },
+      ctx,
+    );
+    endpoint.secret(secret);
+    ids.push(stream.id);
+  }
+  return ids;
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number, what: string, services: Service[]) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    for (const s of services) s.check();
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await Bun.sleep(100);
+  }
+}
+
+interface LatencyFigures {
+  latencies: number[];
+  blocks: number;
+  intervalMs: number;
+}
+
+async function measureLatency(pg: LocalPostgres, pool: PooledTx[], running: Service[]): Promise<LatencyFigures> {
+  const blocks = envNumber("BENCH_STREAM_BLOCKS", 200);
+  const intervalMs = envNumber("BENCH_STREAM_INTERVAL_MS", 250);
+  const bodies = [...generateChain(CHAIN_WARMUP_BLOCKS + DELIVERY_WARMUP_BLOCKS + blocks, pool)].map((b) =>
+    JSON.stringify(b),
+  );
+  const url = await createDatabase(pg.url, "bench_stream_latency");
+  const receiver = new Receiver();
+  const db = connect(url, { max: 2 });
+  try {
+    const services = await startServices(url, running);
+    const procs = [services.indexer, services.worker];
+    for (const body of bodies.slice(0, CHAIN_WARMUP_BLOCKS)) await postBlock(services.indexerBase, body);
+    await createStreams(db, receiver, LATENCY_STREAMS);
+
+    const postedAt = new Map<number, number>();
+    const latencies: number[] = [];
+    receiver.onDelivery = (raw, at) => {
+      const height = Number(BLOCK_HEIGHT.exec(raw)?.[1]);
+      const posted = postedAt.get(height);
+      if (posted === undefined) receiver.errors.push(`a delivery of block ${height}, which was not posted`);
+      else if (height > CHAIN_WARMUP_BLOCKS + DELIVERY_WARMUP_BLOCKS) latencies.push(at - posted);
+    };
+    const started = performance.now();
+    for (let i = CHAIN_WARMUP_BLOCKS; i < bodies.length; i++) {
+      const wait = started + (i - CHAIN_WARMUP_BLOCKS) * intervalMs - performance.now();
+      if (wait > 0) await Bun.sleep(wait);
+      postedAt.set(i + 1, performance.now());
+      await postBlock(services.indexerBase, bodies[i] as string);
+    }
+    const expected = LATENCY_STREAMS * (DELIVERY_WARMUP_BLOCKS + blocks);
+    await receiver.waitFor(() => receiver.delivered >= expected, 120_000, `${expected} deliveries`, procs);
+    if (latencies.length !== LATENCY_STREAMS * blocks) {
+      throw new Error(`${latencies.length} timed deliveries, expected ${LATENCY_STREAMS * blocks}`);
+    }
+    return { latencies: latencies.sort((a, b) => a - b), blocks, intervalMs };
+  } finally {
+    receiver.stop();
+    await db.close();
+  }
+}
+
+interface ThroughputFigures {
+  deliveries: number;
+  streams: number;
+  blocks: number;
+  concurrency: number;
+  meanBodyBytes: number;
+  workerPerSecond: number;
+  baselinePerSecond: number;
+}
+
+/** A bare undici POST loop: `concurrency` requests in flight, each taking the next body. */
+async function postLoop(url: string, bodies: string[], concurrency: number): Promise<number> {
+  const agent = new Agent();
+  let next = 0;
+  const started = performance.now();
+  try {
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < bodies.length) {
+          const body = bodies[next++] as string;
+          const res = await request(url, {
+            method: "POST",
+            body,
+            headers: { "content-type": "application/json" },
+            dispatcher: agent,
+          });
+          await res.body.text();
+          if (res.statusCode !== 200) throw new Error(`baseline POST answered ${res.statusCode}`);
+        }
+      }),
+    );
+    return (performance.now() - started) / 1000;
+  } finally {
+    await agent.close();
+  }
+}
+
+async function measureThroughput(pg: LocalPostgres, pool: PooledTx[], running: Service[]): Promise<ThroughputFigures> {
+  const streams = envNumber("BENCH_QUEUE_STREAMS", 40);
+  const blocks = envNumber("BENCH_QUEUE_BLOCKS", 500);
+  const expected = streams * blocks;
+  const concurrency = loadConfig({}).WORKER_CONCURRENCY;
+  const url = await createDatabase(pg.url, "bench_stream_delivery");
+  const receiver = new Receiver();
+  const db = connect(url, { max: 8 });
+  try {
+    const services = await startServices(url, running);
+    const procs = [services.indexer, services.worker];
+    const ids = await createStreams(db, receiver, streams);
+    for (const id of ids) await changeStreamStatus(db.sql, null, id, "pause");
+    for (const block of generateChain(blocks, pool)) await postBlock(services.indexerBase, JSON.stringify(block));
+    const count = async (status: string) => {
+      const [row] = await db.sql<{ n: string }[]>`select count(*) as n from deliveries where status = ${status}`;
+      return Number(row?.n);
+    };
+    await until(async () => (await count("pending")) === expected, 120_000, `${expected} queued deliveries`, procs);
+    // As on a database that has been running: statistics for the new rows, and their pages on disk.
+    await db.sql`analyze`;
+    await db.sql`checkpoint`;
+
+    const [start] = await db.sql<{ at: number }[]>`select extract(epoch from clock_timestamp())::float8 as at`;
+    await Promise.all(ids.map((id) => changeStreamStatus(db.sql, null, id, "resume")));
+    await receiver.waitFor(() => receiver.delivered >= expected, 300_000, `${expected} deliveries`, procs);
+    await until(async () => (await count("delivered")) === expected, 30_000, "every delivery recorded", procs);
+    const [end] = await db.sql<{ at: number }[]>`
+      select extract(epoch from max(delivered_at))::float8 as at from deliveries`;
+    const workerSeconds = (end?.at as number) - (start?.at as number);
+
+    // The same bodies, byte for byte, as the worker sent them.
+    const rows = await db.sql<{ payload: DeliveryPayload; seq: string }[]>`
+      select payload, seq from deliveries order by stream_id, ordinal`;
+    const bodies = rows.map((r) => deliveryBody(r.payload, Number(r.seq)));
+    const baselineSeconds = await postLoop(`${receiver.base}/baseline`, bodies, concurrency);
+    if (receiver.baseline !== expected) throw new Error(`the receiver got ${receiver.baseline} baseline POSTs`);
+    return {
+      deliveries: expected,
+      streams,
+      blocks,
+      concurrency,
+      meanBodyBytes: bodies.reduce((sum, b) => sum + Buffer.byteLength(b), 0) / bodies.length,
+      workerPerSecond: expected / workerSeconds,
+      baselinePerSecond: expected / baselineSeconds,
+    };
+  } finally {
+    receiver.stop();
+    await db.close();
+  }
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const pool = await signTransactionPool(POOL_SIZE);
+  const running: Service[] = [];
+  // The databases are about to be deleted: a graceful shutdown would only wait on dead connections.
+  const killAll = () => {
+    for (const s of running.splice(0)) s.kill();
+  };
+  return await withLocalPostgres(async (pg) => {
+    const latency = await measureLatency(pg, pool, running);
+    killAll();
+    const delivery = await measureThroughput(pg, pool, running);
+    const p50 = percentile(latency.latencies, 50);
+    const p99 = percentile(latency.latencies, 99);
+    const shape = `${LATENCY_STREAMS} streams, ${latency.blocks} blocks at ${(1000 / latency.intervalMs).toFixed(1)}/s`;
+    return [
+      {
+        name: `streams: /new_block POST → webhook p50 (${shape}; target ${P50_TARGET_MS} ms)`,
+        value: p50,
+        unit: "ms",
+        baseline: P50_TARGET_MS,
+        ratio: p50 / P50_TARGET_MS,
+      },
+      {
+        name: `streams: /new_block POST → webhook p99 (target ${P99_TARGET_MS} ms)`,
+        value: p99,
+        unit: "ms",
+        baseline: P99_TARGET_MS,
+        ratio: p99 / P99_TARGET_MS,
+      },
+      {
+        name:
+          `streams: deliveries/s (${delivery.streams} streams × ${delivery.blocks} queued, ` +
+          `WORKER_CONCURRENCY=${delivery.concurrency} (default), ${Math.round(delivery.meanBodyBytes)} B mean body; ` +
+          `baseline: bare undici POST loop; target ${THROUGHPUT_TARGET}/s)`,
+        value: delivery.workerPerSecond,
+        unit: "deliveries/s",
+        baseline: delivery.baselinePerSecond,
+        ratio: delivery.workerPerSecond / delivery.baselinePerSecond,
+      },
+      {
+        name: `bare undici POST loop, same bodies, ${delivery.concurrency} in flight`,
+        value: delivery.baselinePerSecond,
+        unit: "requests/s",
+      },
+    ];
+  }, killAll);
+}

@@ -120,33 +120,42 @@ class Service {
   kill(): void {
     this.proc.kill("SIGKILL");
   }
+
+  /** A graceful stop (SIGTERM), waited for. */
+  async stop(): Promise<void> {
+    this.proc.kill("SIGTERM");
+    await this.proc.exited;
+  }
 }
 
-interface Services {
-  indexer: Service;
-  worker: Service;
-  indexerBase: string;
-}
-
-/** The indexer and the worker over `url`, as `bun run start:*` runs them; the worker's settings are its defaults. */
-async function startServices(url: string, running: Service[]): Promise<Services> {
-  const indexerPort = await freePort();
-  const metricsPort = await freePort();
+function serviceEnv(url: string): Record<string, string> {
+  // WORKER_CONCURRENCY is left unset: the default is what is measured.
   const { WORKER_CONCURRENCY: _measuredAtItsDefault, ...env } = process.env;
-  const common = { ...env, DATABASE_URL: url, STACKS_NETWORK: NETWORK, LOG_LEVEL: "info" };
-  const indexer = new Service("indexer", INDEXER_MAIN, { ...common, PORT: String(indexerPort) });
+  return { ...(env as Record<string, string>), DATABASE_URL: url, STACKS_NETWORK: NETWORK, LOG_LEVEL: "info" };
+}
+
+/** The indexer over `url`, as `bun run start:indexer` runs it; returns it with its base URL. */
+async function startIndexer(url: string, running: Service[]): Promise<{ indexer: Service; base: string }> {
+  const port = await freePort();
+  const indexer = new Service("indexer", INDEXER_MAIN, { ...serviceEnv(url), PORT: String(port) });
   running.push(indexer);
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHealth(indexer.proc, base, "indexer");
+  return { indexer, base };
+}
+
+/** The worker over `url`, as `bun run start:worker` runs it, with its default settings. */
+async function startWorker(url: string, running: Service[]): Promise<Service> {
+  const metricsPort = await freePort();
   const worker = new Service("worker", WORKER_MAIN, {
-    ...common,
+    ...serviceEnv(url),
     SECRETS_KEY,
     WEBHOOK_ALLOWED_PRIVATE_HOSTS: "127.0.0.1",
     METRICS_PORT: String(metricsPort),
   });
   running.push(worker);
-  const indexerBase = `http://127.0.0.1:${indexerPort}`;
-  await waitForHealth(indexer.proc, indexerBase, "indexer");
   await waitForHealth(worker.proc, `http://127.0.0.1:${metricsPort}`, "worker");
-  return { indexer, worker, indexerBase };
+  return worker;
 }
 
 async function postBlock(base: string, body: string): Promise<void> {
@@ -299,9 +308,9 @@ async function measureLatency(pg: LocalPostgres, pool: PooledTx[], running: Serv
   const receiver = new Receiver();
   const db = connect(url, { max: 2 });
   try {
-    const services = await startServices(url, running);
-    const procs = [services.indexer, services.worker];
-    for (const body of bodies.slice(0, CHAIN_WARMUP_BLOCKS)) await postBlock(services.indexerBase, body);
+    const { indexer, base } = await startIndexer(url, running);
+    const procs = [indexer, await startWorker(url, running)];
+    for (const body of bodies.slice(0, CHAIN_WARMUP_BLOCKS)) await postBlock(base, body);
     await createStreams(db, receiver, LATENCY_STREAMS);
 
     const postedAt = new Map<number, number>();
@@ -317,7 +326,7 @@ async function measureLatency(pg: LocalPostgres, pool: PooledTx[], running: Serv
       const wait = started + (i - CHAIN_WARMUP_BLOCKS) * intervalMs - performance.now();
       if (wait > 0) await Bun.sleep(wait);
       postedAt.set(i + 1, performance.now());
-      await postBlock(services.indexerBase, bodies[i] as string);
+      await postBlock(base, bodies[i] as string);
     }
     const expected = LATENCY_STREAMS * (DELIVERY_WARMUP_BLOCKS + blocks);
     await receiver.waitFor(() => receiver.delivered >= expected, 120_000, `${expected} deliveries`, procs);
@@ -377,27 +386,33 @@ async function measureThroughput(pg: LocalPostgres, pool: PooledTx[], running: S
   const receiver = new Receiver();
   const db = connect(url, { max: 8 });
   try {
-    const services = await startServices(url, running);
-    const procs = [services.indexer, services.worker];
+    const { indexer, base } = await startIndexer(url, running);
+    const queueing = await startWorker(url, running);
     const ids = await createStreams(db, receiver, streams);
     for (const id of ids) await changeStreamStatus(db.sql, null, id, "pause");
-    for (const block of generateChain(blocks, pool)) await postBlock(services.indexerBase, JSON.stringify(block));
+    for (const block of generateChain(blocks, pool)) await postBlock(base, JSON.stringify(block));
     const count = async (status: string) => {
       const [row] = await db.sql<{ n: string }[]>`select count(*) as n from deliveries where status = ${status}`;
       return Number(row?.n);
     };
-    await until(async () => (await count("pending")) === expected, 120_000, `${expected} queued deliveries`, procs);
+    await until(async () => (await count("pending")) === expected, 120_000, `${expected} queued deliveries`, [
+      indexer,
+      queueing,
+    ]);
+    // The worker comes back to a backlog: resuming streams one by one would otherwise be on the clock.
+    await queueing.stop();
+    for (const id of ids) await changeStreamStatus(db.sql, null, id, "resume");
     // As on a database that has been running: statistics for the new rows, and their pages on disk.
     await db.sql`analyze`;
     await db.sql`checkpoint`;
 
-    const [start] = await db.sql<{ at: number }[]>`select extract(epoch from clock_timestamp())::float8 as at`;
-    await Promise.all(ids.map((id) => changeStreamStatus(db.sql, null, id, "resume")));
+    const procs = [indexer, await startWorker(url, running)];
     await receiver.waitFor(() => receiver.delivered >= expected, 300_000, `${expected} deliveries`, procs);
     await until(async () => (await count("delivered")) === expected, 30_000, "every delivery recorded", procs);
-    const [end] = await db.sql<{ at: number }[]>`
-      select extract(epoch from max(delivered_at))::float8 as at from deliveries`;
-    const workerSeconds = (end?.at as number) - (start?.at as number);
+    // From the first send to the last acknowledgement recorded, on the database's clock.
+    const [span] = await db.sql<{ seconds: number }[]>`
+      select extract(epoch from max(delivered_at) - min(first_sent_at))::float8 as seconds from deliveries`;
+    const workerSeconds = span?.seconds as number;
 
     // The same bodies, byte for byte, as the worker sent them.
     const rows = await db.sql<{ payload: DeliveryPayload; seq: string }[]>`

@@ -25,6 +25,8 @@ export class SenderPool {
   private stopping = false;
   private readonly slots: Promise<void>[] = [];
   private waiters: (() => void)[] = [];
+  /** Pokes so far: a slot that was busy when one came looks again instead of sleeping. */
+  private pokes = 0;
   private readonly perLease: number;
   private readonly pollMs: number;
   /** Streams whose lease a slot of this process holds right now. */
@@ -41,6 +43,7 @@ export class SenderPool {
 
   /** Deliveries were written: idle slots look now. */
   poke(): void {
+    this.pokes++;
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();
@@ -57,6 +60,7 @@ export class SenderPool {
     const { log, sender } = this.opts;
     while (!this.stopping) {
       let streamId: string | null = null;
+      const pokes = this.pokes;
       try {
         streamId = await this.claim();
         if (streamId) {
@@ -69,6 +73,8 @@ export class SenderPool {
       } finally {
         if (streamId) this.busy.delete(streamId);
       }
+      // Deliveries committed while this slot was claiming (after its snapshot) would otherwise wait for the poll.
+      if (this.pokes !== pokes && !this.stopping) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.pollMs);
         this.waiters.push(() => {

@@ -3,6 +3,7 @@
 // a child process with its output prefixed. Ctrl-C stops the services, then Postgres.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { generateApiKey } from "@second-layer/api/auth/api-keys";
 import { connect } from "@second-layer/shared/db/connect";
 import { type LocalPostgres, startLocalPostgres } from "@second-layer/shared/db/local-postgres";
 import { migrate } from "@second-layer/shared/db/migrate";
@@ -16,6 +17,14 @@ interface Service {
 // Each service gets its own port; api and view-processor join as they land.
 const SERVICES: Service[] = [
   { name: "indexer", cmd: ["bun", "packages/indexer/src/main.ts"], env: { PORT: "3700" } },
+  {
+    name: "api",
+    cmd: ["bun", "packages/api/src/main.ts"],
+    env: {
+      PORT: "3800",
+      WEBHOOK_ALLOWED_PRIVATE_HOSTS: process.env.WEBHOOK_ALLOWED_PRIVATE_HOSTS ?? "127.0.0.1,localhost",
+    },
+  },
   {
     name: "worker",
     cmd: ["bun", "packages/worker/src/main.ts"],
@@ -33,6 +42,7 @@ const PG_DIR = resolve(DATA_DIR, "postgres");
 const PG_PORT = 54329;
 const DEV_PID_FILE = resolve(DATA_DIR, "dev.pid");
 const SECRETS_KEY_FILE = resolve(DATA_DIR, "secrets-key");
+const ADMIN_KEY_FILE = resolve(DATA_DIR, "admin-key");
 const STOP_GRACE_MS = 10_000;
 
 const COLORS = [36, 35, 33, 32, 34];
@@ -111,13 +121,24 @@ async function pipeLines(stream: ReadableStream<Uint8Array>, prefix: string, out
  */
 function devSecretsKey(): string {
   if (process.env.SECRETS_KEY) return process.env.SECRETS_KEY;
+  return persistedSecret(SECRETS_KEY_FILE, () =>
+    Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"),
+  ).value;
+}
+
+/** The admin API key: API_BOOTSTRAP_KEY if set, else one generated on the first run and printed. */
+function devAdminKey(): { value: string; created: boolean } {
+  if (process.env.API_BOOTSTRAP_KEY) return { value: process.env.API_BOOTSTRAP_KEY, created: false };
+  return persistedSecret(ADMIN_KEY_FILE, generateApiKey);
+}
+
+/** A value generated on the first run and kept in .sl-data (mode 600), unless the environment sets it. */
+function persistedSecret(file: string, make: () => string): { value: string; created: boolean } {
   mkdirSync(DATA_DIR, { recursive: true });
-  if (!existsSync(SECRETS_KEY_FILE)) {
-    writeFileSync(SECRETS_KEY_FILE, `${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64")}\n`, {
-      mode: 0o600,
-    });
-  }
-  return readFileSync(SECRETS_KEY_FILE, "utf8").trim();
+  if (existsSync(file)) return { value: readFileSync(file, "utf8").trim(), created: false };
+  const value = make();
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  return { value, created: true };
 }
 
 async function main(): Promise<number> {
@@ -133,6 +154,7 @@ async function main(): Promise<number> {
   }
 
   const secretsKey = devSecretsKey();
+  const adminKey = devAdminKey();
   const children: { service: Service; proc: Bun.Subprocess<"ignore", "pipe", "pipe"> }[] = [];
   let stopping = false;
   let exitCode = 0;
@@ -186,7 +208,13 @@ async function main(): Promise<number> {
       const prefix = tty ? `\x1b[${COLORS[i % COLORS.length]}m[${label}]\x1b[0m ` : `[${label}] `;
       const proc = Bun.spawn(service.cmd, {
         cwd: ROOT,
-        env: { ...process.env, ...service.env, DATABASE_URL: databaseUrl, SECRETS_KEY: secretsKey },
+        env: {
+          ...process.env,
+          ...service.env,
+          DATABASE_URL: databaseUrl,
+          SECRETS_KEY: secretsKey,
+          API_BOOTSTRAP_KEY: adminKey.value,
+        },
         stdin: "ignore",
         stdout: "pipe",
         stderr: "pipe",
@@ -201,6 +229,14 @@ async function main(): Promise<number> {
     }
     say(
       `started ${SERVICES.map((s) => `${s.name} (port ${s.env.PORT ?? s.env.METRICS_PORT})`).join(", ")}; Ctrl-C stops everything`,
+    );
+    say("indexer  http://127.0.0.1:3700  (point the node's events_observer here)");
+    say("api      http://127.0.0.1:3800  (reference: http://127.0.0.1:3800/docs)");
+    say("worker   http://127.0.0.1:3900/health");
+    say(
+      adminKey.created
+        ? `admin API key (shown once; kept in ${ADMIN_KEY_FILE}): ${adminKey.value}`
+        : `admin API key: in ${process.env.API_BOOTSTRAP_KEY ? "API_BOOTSTRAP_KEY" : ADMIN_KEY_FILE}`,
     );
   } catch (err) {
     process.stderr.write(`dev: ${(err as Error).message}\n`);

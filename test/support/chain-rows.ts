@@ -1,6 +1,5 @@
-import { blockRows } from "@second-layer/indexer/store/block-rows";
+import { blockRows, type EventRow, type TransactionRow } from "@second-layer/indexer/store/block-rows";
 import type { StacksNetwork } from "@second-layer/shared/config";
-import type { ChainEvent, ChainTransaction } from "@second-layer/shared/streams/chain-rows";
 import { blocksOf, fixture } from "./fixtures.ts";
 
 /** The network each recorded log comes from (its addresses are of that network). */
@@ -17,13 +16,14 @@ export interface FixtureBlock {
   height: number;
   indexBlockHash: string;
   payload: any;
-  transactions: ChainTransaction[];
-  events: ChainEvent[];
+  /** Stored rows: a superset of the columns matching reads (ChainTransaction, ChainEvent). */
+  transactions: TransactionRow[];
+  events: EventRow[];
 }
 
 /**
  * The `/new_block` bodies of a recorded log as the rows the indexer stores (the same pure mapping it
- * uses), one entry per distinct block: a node's retried POST of the same block is kept once.
+ * uses), ordered as selected from the tables, one entry per distinct block: a node's retried POST of the same block is kept once.
  */
 export function fixtureBlocks(name: string): FixtureBlock[] {
   const seen = new Set<string>();
@@ -36,8 +36,9 @@ export function fixtureBlocks(name: string): FixtureBlock[] {
       height: payload.block_height,
       indexBlockHash: payload.index_block_hash,
       payload,
-      transactions: rows.transactions,
-      events: rows.events,
+      // In the order the worker reads them: the node does not always post events by index.
+      transactions: rows.transactions.sort((a, b) => a.tx_index - b.tx_index),
+      events: rows.events.sort((a, b) => a.event_index - b.event_index),
     });
   }
   return out;

@@ -21,3 +21,12 @@ export function fixture(name: string): EventLogRow[] {
 export function blocksOf(rows: EventLogRow[]): any[] {
   return rows.filter((r) => r.path === "/new_block").map((r) => JSON.parse(r.payload));
 }
+
+/** The canonical chain of a recording's blocks: from the highest block back through parents, oldest first. */
+export function canonicalChain(blocks: any[]): any[] {
+  const byHash = new Map(blocks.map((b) => [b.index_block_hash, b]));
+  const tip = [...byHash.values()].reduce((a, b) => (b.block_height > a.block_height ? b : a));
+  const chain: any[] = [];
+  for (let b: any = tip; b; b = byHash.get(b.parent_index_block_hash)) chain.unshift(b);
+  return chain;
+}

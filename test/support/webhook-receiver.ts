@@ -9,12 +9,19 @@ export interface Received {
   seq: number;
   body: any;
   raw: string;
+  /** Request headers, lowercased names (for checking signatures with other secrets). */
+  headers: Record<string, string>;
   signatureValid: boolean;
   receivedAt: number;
+  /** Whether it was answered with a 2xx. */
+  acked?: boolean;
 }
 
-/** How an endpoint answers its n-th request (0-based, counting every request it got). */
-export type Behavior = (n: number, received: Received) => Response | Promise<Response>;
+/**
+ * How an endpoint answers its n-th request (0-based, counting every request it got). `closed` aborts
+ * when the sender goes away (it timed out or died).
+ */
+export type Behavior = (n: number, received: Received, closed: AbortSignal) => Response | Promise<Response>;
 
 interface Endpoint {
   secret: string | null;
@@ -71,10 +78,17 @@ export class WebhookReceiver {
   acknowledged(name: string): Received[] {
     const seen = new Set<string>();
     return this.received.filter((r) => {
-      if (r.endpoint !== name || !(r as Received & { acked?: boolean }).acked || seen.has(r.id)) return false;
+      if (r.endpoint !== name || !r.acked || seen.has(r.id)) return false;
       seen.add(r.id);
       return true;
     });
+  }
+
+  /** How many times each webhook-id was acknowledged with a 2xx (more than once is a duplicate). */
+  ackCounts(name: string): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const r of this.at(name)) if (r.acked) counts.set(r.id, (counts.get(r.id) ?? 0) + 1);
+    return counts;
   }
 
   async waitFor(predicate: () => boolean, timeoutMs = 20_000, what = "condition"): Promise<void> {
@@ -107,29 +121,49 @@ export class WebhookReceiver {
         signatureValid = false;
       }
     }
-    const received: Received & { acked?: boolean } = {
+    const received: Received = {
       endpoint: name,
       id: headers["webhook-id"] ?? "",
       timestamp: Number(headers["webhook-timestamp"]),
       seq: Number(headers["webhook-seq"]),
       body: safeJson(raw),
       raw,
+      headers,
       signatureValid,
       receivedAt: Date.now(),
     };
     this.received.push(received);
+    this.notify();
     const n = endpoint.count++;
-    const res = await endpoint.behavior(n, received);
-    received.acked = res.status >= 200 && res.status < 300;
+    const res = await endpoint.behavior(n, received, req.signal);
+    // An answer to a sender that already went away acknowledges nothing.
+    received.acked = res.status >= 200 && res.status < 300 && !req.signal.aborted;
+    this.notify();
+    return res;
+  }
+
+  private notify(): void {
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();
-    return res;
   }
 }
 
 export function ok(): Response {
   return new Response("ok");
+}
+
+/** A receiver that never answers: the request stays open until the sender gives up or dies. */
+export function hang(closed: AbortSignal): Promise<Response> {
+  return new Promise((resolve) => {
+    const done = () => resolve(new Response("sender went away", { status: 503 }));
+    if (closed.aborted) done();
+    else closed.addEventListener("abort", done, { once: true });
+  });
+}
+
+export function status(code: number, headers: Record<string, string> = {}): Response {
+  return new Response(`answered ${code}`, { status: code, headers });
 }
 
 function safeJson(text: string): unknown {

@@ -6,6 +6,7 @@ import { replayEventLog } from "@second-layer/shared/replay-event-log";
 import { createTestDatabase, type TestDatabase } from "../../../test/support/database.ts";
 import { blocksOf, fixture } from "../../../test/support/fixtures.ts";
 import { getJson, startTestIndexer } from "../../../test/support/indexer.ts";
+import { prng } from "../../../test/support/prng.ts";
 import { hashOf, syntheticBlock } from "../../../test/support/synthetic-blocks.ts";
 
 // The chain log is the contract every consumer relies on. The property test drives the real ingest
@@ -54,18 +55,6 @@ class ReferenceChain {
     for (let n = this.tip; n; n = this.blocks.get(n.parent) ?? null) chain.add(n.label);
     return chain;
   }
-}
-
-/** Deterministic PRNG (mulberry32) so a failing history can be reproduced from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A random block tree, and an order of delivery with duplicates and withheld (late) blocks. */

@@ -8,6 +8,9 @@ import type { Sql } from "./db/connect.ts";
 export const CHAIN_CHANNEL = "second_layer_chain";
 export const CHAIN_TASK = "chain";
 
+/** The chain_cursors consumer name of the stream matcher. */
+export const STREAMS_CONSUMER = "streams";
+
 /** The body of a wake-up (NOTIFY payload and job payload). The log, not the wake-up, is the truth. */
 export interface ChainWakeUp {
   network: string;

@@ -117,6 +117,34 @@ const envFields = z.object({
   STREAM_FAILURE_THRESHOLD: z.coerce.number().int().min(1).default(20),
   /** Age after which delivered and cancelled deliveries and their attempts are deleted. */
   DELIVERY_RETENTION_DAYS: z.coerce.number().positive().default(30),
+
+  // API
+  /** If set, an admin account with this key exists after start-up (`sk_live_...`). */
+  API_BOOTSTRAP_KEY: z
+    .string()
+    .regex(/^sk_live_[A-Za-z0-9]{20,}$/, "must look like sk_live_ followed by at least 20 letters or digits")
+    .optional(),
+  /** Requests per API key per window; 0 turns rate limiting off. */
+  API_RATE_LIMIT: z.coerce.number().int().min(0).default(600),
+  API_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),
+  /** Largest request body the API reads. */
+  API_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
+  /** How long the previous secret keeps signing after a rotation. */
+  SECRET_ROTATION_GRACE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(24 * 3600),
+  /** A comment line on idle Server-Sent Events streams this often, so proxies keep them open (keep it under the server idle timeout of 120 s). */
+  API_SSE_HEARTBEAT_SECONDS: z.coerce.number().positive().default(15),
+  /** How often the chain-log SSE stream reads the log without a NOTIFY wake-up (its safety net). */
+  API_SSE_POLL_SECONDS: z.coerce.number().positive().default(5),
+  /** How long /status may serve a cached answer. */
+  STATUS_CACHE_SECONDS: z.coerce.number().min(0).default(3),
 });
 
 /** The fields above plus the rules that tie several variables together. */
@@ -149,7 +177,7 @@ export class ConfigError extends Error {
 }
 
 /** Variables whose values an error message must never repeat. */
-const SECRET_VARIABLES = new Set(["AUTO_BACKFILL_SOURCE_API_KEY", "SECRETS_KEY"]);
+const SECRET_VARIABLES = new Set(["AUTO_BACKFILL_SOURCE_API_KEY", "SECRETS_KEY", "API_BOOTSTRAP_KEY"]);
 
 function isUrlVariable(name: string): boolean {
   let field: unknown = envFields.shape[name as keyof typeof envFields.shape];

@@ -4,6 +4,7 @@ import type { Config, StacksNetwork } from "@second-layer/shared/config";
 import type { Db } from "@second-layer/shared/db/connect";
 import type { Logger } from "@second-layer/shared/logger";
 import { SecretsBox } from "@second-layer/shared/secrets-box";
+import { REPLAY_TASK } from "@second-layer/shared/streams/store";
 import { createGuardedAgent } from "@second-layer/shared/webhooks/url-guard";
 import { Logger as GraphileLogger, type Runner, run as runGraphile } from "graphile-worker";
 import { SenderPool } from "./deliver/sender-pool.ts";
@@ -11,11 +12,10 @@ import { StreamSender } from "./deliver/stream-sender.ts";
 import { startHealthServer } from "./http/health-server.ts";
 import { pruneDeliveries } from "./maintenance/prune.ts";
 import { ChainMatcher } from "./match/chain-matcher.ts";
-import { type ReplayRequest, replayRange } from "./match/replay.ts";
+import { replayRange, replayRequestSchema } from "./match/replay.ts";
 import { createWorkerMetrics } from "./metrics.ts";
 import { listenForWakeUps } from "./wake.ts";
 
-export const REPLAY_TASK = "stream_replay";
 const PRUNE_TASK = "prune_deliveries";
 
 export interface RunningWorker {
@@ -97,7 +97,8 @@ export async function startWorker(opts: { config: Config; db: Db; log: Logger })
         matchers.get((payload as { network?: StacksNetwork }).network as StacksNetwork)?.poke();
       },
       [REPLAY_TASK]: async (payload) => {
-        const req = payload as ReplayRequest;
+        // A malformed job fails loudly (graphile-worker keeps it with its error) instead of replaying nothing.
+        const req = replayRequestSchema.parse(payload);
         const n = await replayRange(db, req);
         log.info({ ...req, deliveries: n }, "stream replay queued");
       },

@@ -1,23 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import { replayEventLog } from "@second-layer/shared/replay-event-log";
 import { createTestDatabase } from "../../../test/support/database.ts";
-import { blocksOf, fixture } from "../../../test/support/fixtures.ts";
+import { blocksOf, canonicalChain, fixture } from "../../../test/support/fixtures.ts";
 import { startTestIndexer } from "../../../test/support/indexer.ts";
+import { rollbackAndReplacement, splitAfterBlock } from "../../../test/support/reorg.ts";
 import { type Received, WebhookReceiver } from "../../../test/support/webhook-receiver.ts";
 import { createAccount, startTestWorker, testStream } from "../../../test/support/worker.ts";
 
 // End to end on real HTTP: recorded node logs go into the indexer, the worker matches and delivers,
 // and a receiver checks every signature with the `standardwebhooks` package. What arrives must equal
 // what the recording itself says should match: in block order, seq gap-free, nothing twice.
-
-/** The canonical chain of a recording: from the highest block back through parents. */
-function canonicalBlocks(blocks: any[]): any[] {
-  const byHash = new Map(blocks.map((b) => [b.index_block_hash, b]));
-  const tip = [...byHash.values()].reduce((a, b) => (b.block_height > a.block_height ? b : a));
-  const chain: any[] = [];
-  for (let b: any = tip; b; b = byHash.get(b.parent_index_block_hash)) chain.unshift(b);
-  return chain;
-}
 
 /** Committed events of successful transactions of a node type, per block, in event order. */
 function expectedEvents(chain: any[], type: string): { height: number; events: string[] }[] {
@@ -72,7 +64,7 @@ describe("streams end to end", () => {
 
     const rows = fixture("poisonmicroblock.tsv");
     await replayEventLog(rows, { to: indexer.url, maxAttempts: 1 });
-    const chain = canonicalBlocks(blocksOf(rows));
+    const chain = canonicalChain(blocksOf(rows));
     for (const [name, t] of Object.entries(types)) {
       const expected = expectedEvents(chain, t.node);
       expect(expected.length).toBeGreaterThan(0);
@@ -102,21 +94,19 @@ describe("streams end to end", () => {
 
     const rows = fixture("mainnet-reorg-scenario2.tsv");
     const blocks = blocksOf(rows);
-    const chain = canonicalBlocks(blocks);
+    const chain = canonicalChain(blocks);
     const canonical = new Set(chain.map((b) => b.index_block_hash));
     const orphan = blocks.find((b) => !canonical.has(b.index_block_hash));
     expect(orphan).toBeDefined();
     // Deliver everything up to the block that will be orphaned, and let the stream be sent it.
-    const cut = rows.findIndex(
-      (r) => r.path === "/new_block" && JSON.parse(r.payload).index_block_hash === orphan.index_block_hash,
-    );
-    await replayEventLog(rows.slice(0, cut + 1), { to: indexer.url, maxAttempts: 1 });
+    const [untilOrphan, afterOrphan] = splitAfterBlock(rows, orphan.index_block_hash);
+    await replayEventLog(untilOrphan, { to: indexer.url, maxAttempts: 1 });
     await receiver.waitFor(
       () => receiver.acknowledged("blocks").some((r) => r.body.block.indexBlockHash === orphan.index_block_hash),
       20_000,
       "the apply of the block that will be orphaned",
     );
-    await replayEventLog(rows.slice(cut + 1), { to: indexer.url, maxAttempts: 1 });
+    await replayEventLog(afterOrphan, { to: indexer.url, maxAttempts: 1 });
     await receiver.waitFor(
       () => receiver.acknowledged("blocks").some((r) => r.body.block.indexBlockHash === chain.at(-1).index_block_hash),
       20_000,
@@ -126,15 +116,7 @@ describe("streams end to end", () => {
     const got = receiver.at("blocks");
     assertWellFormed(got, stream.id);
 
-    const rollback = got.findIndex(
-      (r) => r.body.type === "block.rollback" && r.body.block.indexBlockHash === orphan.index_block_hash,
-    );
-    const replacement = got.findIndex(
-      (r) =>
-        r.body.type === "block.apply" &&
-        r.body.block.height === orphan.block_height &&
-        canonical.has(r.body.block.indexBlockHash),
-    );
+    const { rollback, replacement } = rollbackAndReplacement(got, orphan, canonical);
     expect(rollback).toBeGreaterThan(-1);
     expect(replacement).toBeGreaterThan(rollback);
     // The rollback carries what the apply carried, so a consumer can undo it.

@@ -1,8 +1,8 @@
 import type { Sql } from "@second-layer/shared/db/connect";
+import { databaseUnavailableBody, errorBody } from "@second-layer/shared/error-body";
 import { formatEventLogRow } from "@second-layer/shared/event-log";
 import type { Logger } from "@second-layer/shared/logger";
 import { z } from "zod";
-import { databaseUnavailableBody, errorBody } from "../http/errors.ts";
 import { journalEventLog } from "../ingest/journal-export.ts";
 
 // `GET /journal/blocks?from=H&to=H`: the journaled `/new_block` bodies of this indexer's canonical blocks

@@ -1,16 +1,17 @@
+import { healthSummary } from "@second-layer/shared/chain-status";
 import type { Db } from "@second-layer/shared/db/connect";
+import { databaseUnavailableBody, errorBody } from "@second-layer/shared/error-body";
 import type { IpRange } from "@second-layer/shared/ip-ranges";
 import type { Logger } from "@second-layer/shared/logger";
 import { Hono } from "hono";
 import { journalBlocksResponse } from "../backfill/journal-blocks.ts";
 import { DatabaseUnavailableError, type Ingestor } from "../ingest/ingestor.ts";
-import { healthSummary, integrityReport } from "../integrity/integrity.ts";
+import { integrityReport } from "../integrity/integrity.ts";
 import { nodeStatus } from "../integrity/node-status.ts";
 import type { NodeTipFollower } from "../integrity/node-tip-follower.ts";
 import { type BodyVariables, bodyLimits } from "./body-limits.ts";
 import type { ByteBudget } from "./byte-budget.ts";
 import { chainEventsResponse } from "./chain-events.ts";
-import { databaseUnavailableBody, errorBody } from "./errors.ts";
 import { observerAccess, type PeerAddressSource } from "./observer-access.ts";
 
 export interface IndexerAppDeps {

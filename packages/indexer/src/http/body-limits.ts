@@ -1,7 +1,7 @@
+import { errorBody } from "@second-layer/shared/error-body";
 import type { Logger } from "@second-layer/shared/logger";
 import type { Context, MiddlewareHandler } from "hono";
 import type { ByteBudget } from "./byte-budget.ts";
-import { errorBody } from "./errors.ts";
 
 export interface BodyLimitOptions {
   /** MAX_BODY_BYTES: larger bodies get 413. */

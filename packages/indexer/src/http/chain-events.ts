@@ -1,9 +1,9 @@
 import { readChainLog } from "@second-layer/shared/chain-log";
 import type { Sql } from "@second-layer/shared/db/connect";
+import { databaseUnavailableBody, errorBody } from "@second-layer/shared/error-body";
 import type { Logger } from "@second-layer/shared/logger";
 import { describeIssues } from "@second-layer/shared/stacks/node-payloads";
 import { z } from "zod";
-import { databaseUnavailableBody, errorBody } from "./errors.ts";
 
 // `GET /chain/events?after=SEQ&limit=N`: the chain log, read-only. `next` is the `after` to ask with
 // next time (the last seq returned, or `after` itself when nothing is newer).

@@ -1,7 +1,7 @@
+import { errorBody } from "@second-layer/shared/error-body";
 import { type IpRange, inIpRanges, parseIpAddress } from "@second-layer/shared/ip-ranges";
 import type { Logger } from "@second-layer/shared/logger";
 import type { MiddlewareHandler } from "hono";
-import { errorBody } from "./errors.ts";
 
 /** The server Bun.serve passes to `fetch` beside the request; Hono hands it on as `c.env`. */
 export interface PeerAddressSource {

@@ -11,6 +11,20 @@ const MIGRATIONS_DIR = join(import.meta.dir, "migrations");
 // Any constant works; every service uses this one so concurrent start-ups queue behind each other.
 const MIGRATION_LOCK_KEY = 7_241_977_001;
 
+/** The migration files this code expects, in order. */
+export async function migrationFiles(): Promise<string[]> {
+  return (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith(".sql")).sort();
+}
+
+/** Migrations this code has that the database lacks (empty when the schema is current). */
+export async function pendingMigrations(sql: postgres.Sql | postgres.TransactionSql): Promise<string[]> {
+  const [exists] = await sql<{ t: string | null }[]>`select to_regclass('schema_migrations')::text as t`;
+  const done = exists?.t
+    ? new Set((await sql<{ name: string }[]>`select name from schema_migrations`).map((r) => r.name))
+    : new Set();
+  return (await migrationFiles()).filter((f) => !done.has(f));
+}
+
 /**
  * Applies graphile-worker's schema, then our plain-SQL migrations in file-name order, each in its own
  * transaction. A session advisory lock makes it safe for several services to start at once.
@@ -23,7 +37,7 @@ export async function migrate(sql: postgres.Sql, databaseUrl: string, log?: Logg
     await conn`create table if not exists schema_migrations (
       name text primary key, applied_at timestamptz not null default now())`;
     const done = new Set((await conn<{ name: string }[]>`select name from schema_migrations`).map((r) => r.name));
-    const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith(".sql")).sort();
+    const files = await migrationFiles();
     const applied: string[] = [];
     for (const file of files) {
       if (done.has(file)) continue;

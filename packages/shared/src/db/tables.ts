@@ -230,6 +230,108 @@ export interface ReorgsTable {
   restored_blocks: string[];
 }
 
+export interface AccountsTable {
+  id: Generated<string>;
+  name: string;
+  is_admin: Generated<boolean>;
+  created_at: Timestamp;
+}
+
+export interface ApiKeysTable {
+  id: Generated<string>;
+  account_id: string;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface StreamsTable {
+  id: Generated<string>;
+  account_id: string;
+  network: string;
+  name: string;
+  webhook_url: string;
+  secret_enc: string;
+  previous_secret_enc: string | null;
+  previous_secret_expires_at: Timestamp | null;
+  filters: Json;
+  options: Json;
+  status: "active" | "paused" | "failed" | "disabled";
+  status_reason: string | null;
+  start_block: number | null;
+  end_block: number | null;
+  confirmations: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface StreamStateTable {
+  stream_id: string;
+  live_from_seq: Numeric | null;
+  catchup_hash: string | null;
+  catchup_height: number | null;
+  next_ordinal: Numeric;
+  last_seq: Numeric;
+  due_at: Timestamp | null;
+  lease_owner: string | null;
+  lease_until: Timestamp | null;
+  consecutive_failures: number;
+  delivered_count: Numeric;
+  failed_attempts: Numeric;
+  last_delivered_at: Timestamp | null;
+  last_delivered_seq: Numeric | null;
+  last_delivered_height: number | null;
+  last_error: string | null;
+  last_error_at: Timestamp | null;
+}
+
+export interface DeliveriesTable {
+  id: Generated<string>;
+  stream_id: string;
+  ordinal: Numeric;
+  seq: Numeric | null;
+  kind: "apply" | "rollback";
+  network: string;
+  index_block_hash: string;
+  block_height: number;
+  burn_block_height: number;
+  chain_seq: Numeric | null;
+  is_backfill: boolean;
+  hold_until_burn_height: number | null;
+  payload: Json;
+  status: "pending" | "delivered" | "failed" | "cancelled";
+  attempts: number;
+  next_attempt_at: Timestamp | null;
+  created_at: Timestamp;
+  first_sent_at: Timestamp | null;
+  delivered_at: Timestamp | null;
+  last_status: number | null;
+  last_error: string | null;
+}
+
+export interface DeliveryAttemptsTable {
+  id: Generated<string>;
+  delivery_id: string;
+  stream_id: string;
+  attempt: number;
+  started_at: Timestamp;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  response_snippet: string | null;
+  worker: string;
+}
+
+export interface ChainCursorsTable {
+  consumer: string;
+  network: string;
+  last_seq: Numeric;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   journal: JournalTable;
   journal_failures: JournalFailuresTable;
@@ -244,4 +346,11 @@ export interface Database {
   chain_log: ChainLogTable;
   unknown_items: UnknownItemsTable;
   rebuild_runs: RebuildRunsTable;
+  accounts: AccountsTable;
+  api_keys: ApiKeysTable;
+  streams: StreamsTable;
+  stream_state: StreamStateTable;
+  deliveries: DeliveriesTable;
+  delivery_attempts: DeliveryAttemptsTable;
+  chain_cursors: ChainCursorsTable;
 }

@@ -19,6 +19,11 @@ const CONTRACT_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,127}$/;
 /** Clarity names (functions, assets): also `!?+<>=/*` after the first letter. */
 const CLARITY_NAME = /^[a-zA-Z][a-zA-Z0-9_!?+<>=/*-]{0,127}$/;
 
+/** Why `name` is not a Clarity name (of a function or an asset), or null when it is one. */
+export function clarityNameProblem(name: string): string | null {
+  return CLARITY_NAME.test(name) ? null : `"${name}" is not a valid Clarity name`;
+}
+
 /** Why `address` is not a standard address of `network`, or null when it is one. */
 export function standardAddressProblem(address: string, network: StacksNetwork): string | null {
   if (address.includes(".")) return `"${address}" is a contract; expected a standard address`;
@@ -57,6 +62,6 @@ export function assetIdentifierProblem(id: string, network: StacksNetwork): stri
   const sep = id.indexOf("::");
   if (sep < 0) return `"${id}" is not an asset identifier (expected ADDRESS.contract-name::asset-name)`;
   const asset = id.slice(sep + 2);
-  if (!CLARITY_NAME.test(asset)) return `"${asset}" is not a valid asset name`;
+  if (clarityNameProblem(asset)) return `"${asset}" is not a valid asset name`;
   return contractIdProblem(id.slice(0, sep), network);
 }

@@ -1,82 +1,11 @@
-// The columns of `transactions`, `events` and `blocks` that matching and payloads read, named and
-// typed as postgres.js returns them (numeric and bigint columns arrive as strings). The worker selects
-// exactly these columns; the column lists below are the single source for that select.
+import type { Selectable } from "kysely";
+import type { BlocksTable, EventsTable, TransactionsTable } from "../db/tables.ts";
 
-export interface ChainTransaction {
-  txid: string;
-  tx_index: number;
-  tx_type: string;
-  sender_address: string | null;
-  sponsor_address: string | null;
-  sponsored: boolean;
-  nonce: string | null;
-  fee: string | null;
-  contract_id: string | null;
-  function_name: string | null;
-  /** `[{hex, repr, type}]` as decoded at ingest, for contract calls. */
-  function_args: unknown;
-  token_transfer_recipient: string | null;
-  token_transfer_amount: string | null;
-  token_transfer_memo: string | null;
-  status: string;
-  raw_result: string | null;
-  vm_error: string | null;
-  raw_tx: string;
-}
+// The columns of `transactions`, `events` and `blocks` that matching and payloads read. The worker
+// selects exactly these lists; the row types follow from them and from the table types, as postgres.js
+// returns them (numeric and bigint columns as strings).
 
-export interface ChainEvent {
-  event_index: number;
-  txid: string;
-  committed: boolean;
-  tx_success: boolean;
-  type: string;
-  asset_identifier: string | null;
-  contract_id: string | null;
-  sender: string | null;
-  recipient: string | null;
-  amount: string | null;
-  value_hex: string | null;
-  topic: string | null;
-  memo: string | null;
-  locked_address: string | null;
-  unlock_height: string | null;
-}
-
-export interface ChainBlock {
-  index_block_hash: string;
-  block_hash: string;
-  block_height: number;
-  parent_index_block_hash: string;
-  parent_block_hash: string;
-  burn_block_hash: string;
-  burn_block_height: number;
-  burn_block_time: string | number;
-  block_time: string | number | null;
-  tenure_height: number | null;
-  consensus_hash: string | null;
-  miner_txid: string | null;
-  cycle_number: number | null;
-  signer_bitvec: string | null;
-  signer_signature_hash: string | null;
-  anchored_cost: unknown;
-  tx_count: number;
-  event_count: number;
-}
-
-/** The rows of one block that matching reads, transactions by tx_index and events by event_index. */
-export interface ChainBlockRows {
-  transactions: readonly ChainTransaction[];
-  events: readonly ChainEvent[];
-}
-
-/** A list of column names that the compiler checks against every key of `T`, so the select cannot drift. */
-function everyColumnOf<T>() {
-  return <const K extends readonly (keyof T)[]>(
-    columns: K & ([Exclude<keyof T, K[number]>] extends [never] ? unknown : { missing: Exclude<keyof T, K[number]> }),
-  ): K => columns;
-}
-
-export const CHAIN_TRANSACTION_COLUMNS = everyColumnOf<ChainTransaction>()([
+export const CHAIN_TRANSACTION_COLUMNS = [
   "txid",
   "tx_index",
   "tx_type",
@@ -95,9 +24,9 @@ export const CHAIN_TRANSACTION_COLUMNS = everyColumnOf<ChainTransaction>()([
   "raw_result",
   "vm_error",
   "raw_tx",
-]);
+] as const satisfies readonly (keyof TransactionsTable)[];
 
-export const CHAIN_EVENT_COLUMNS = everyColumnOf<ChainEvent>()([
+export const CHAIN_EVENT_COLUMNS = [
   "event_index",
   "txid",
   "committed",
@@ -113,9 +42,9 @@ export const CHAIN_EVENT_COLUMNS = everyColumnOf<ChainEvent>()([
   "memo",
   "locked_address",
   "unlock_height",
-]);
+] as const satisfies readonly (keyof EventsTable)[];
 
-export const CHAIN_BLOCK_COLUMNS = everyColumnOf<ChainBlock>()([
+export const CHAIN_BLOCK_COLUMNS = [
   "index_block_hash",
   "block_hash",
   "block_height",
@@ -134,4 +63,21 @@ export const CHAIN_BLOCK_COLUMNS = everyColumnOf<ChainBlock>()([
   "anchored_cost",
   "tx_count",
   "event_count",
-]);
+] as const satisfies readonly (keyof BlocksTable)[];
+
+export type ChainTransaction = Pick<Selectable<TransactionsTable>, (typeof CHAIN_TRANSACTION_COLUMNS)[number]>;
+export type ChainEvent = Pick<Selectable<EventsTable>, (typeof CHAIN_EVENT_COLUMNS)[number]>;
+/** Burn and block times may also be numbers (a block row built from a node payload). */
+export type ChainBlock = Omit<
+  Pick<Selectable<BlocksTable>, (typeof CHAIN_BLOCK_COLUMNS)[number]>,
+  "burn_block_time" | "block_time"
+> & {
+  burn_block_time: string | number;
+  block_time: string | number | null;
+};
+
+/** The rows of one block that matching reads, transactions by tx_index and events by event_index. */
+export interface ChainBlockRows {
+  transactions: readonly ChainTransaction[];
+  events: readonly ChainEvent[];
+}

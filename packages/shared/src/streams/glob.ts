@@ -23,6 +23,11 @@ export function literalOfGlob(pattern: string): string | null {
   return pattern.replace(/\\(.)/g, "$1");
 }
 
+/** The pattern that matches exactly `name` (its `*`, `?` and `\\` escaped). */
+export function globOfLiteral(name: string): string {
+  return name.replace(/[*?\\]/g, "\\$&");
+}
+
 function escapeRegExp(ch: string): string {
   return /[\\^$.*+?()[\]{}|/-]/.test(ch) ? `\\${ch}` : ch;
 }

@@ -268,26 +268,23 @@ export function matchStream(
 ): StreamMatch | null {
   const compiled = filters.map((f) => compileFilter(f, network));
   const matched = new Set<number>();
-  const transactions = block.transactions.filter((tx) => {
+  /** Whether any filter matches, noting every one that does. */
+  const anyOf = (test: (c: CompiledFilter) => boolean): boolean => {
     let hit = false;
     compiled.forEach((c, i) => {
-      if (transactionMatches(c, tx, options.includeFailed)) {
+      if (test(c)) {
         matched.add(i);
         hit = true;
       }
     });
     return hit;
-  });
+  };
+  const transactions = block.transactions.filter((tx) =>
+    anyOf((c) => transactionMatches(c, tx, options.includeFailed)),
+  );
   const events = block.events.filter((row) => {
     const view = new EventView(row);
-    let hit = false;
-    compiled.forEach((c, i) => {
-      if (eventMatches(c, view, options.includeFailed)) {
-        matched.add(i);
-        hit = true;
-      }
-    });
-    return hit;
+    return anyOf((c) => eventMatches(c, view, options.includeFailed));
   });
   compiled.forEach((c, i) => {
     if (c.target === "block") matched.add(i);

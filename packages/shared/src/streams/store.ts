@@ -56,7 +56,7 @@ export interface StreamView {
   network: StacksNetwork;
   name: string;
   webhookUrl: string;
-  filters: unknown[];
+  filters: Record<string, unknown>[];
   options: Record<string, unknown>;
   status: StreamStatus;
   statusReason: string | null;
@@ -82,7 +82,7 @@ interface StreamRow {
   network: StacksNetwork;
   name: string;
   webhook_url: string;
-  filters: unknown[];
+  filters: Record<string, unknown>[];
   options: Record<string, unknown>;
   status: StreamStatus;
   status_reason: string | null;
@@ -287,8 +287,12 @@ export async function changeStreamStatus(
         updated_at = now()
       where id = ${id} returning *`;
     if (t.to === "active") {
-      // The circuit breaker starts afresh, and whatever accumulated goes out now.
+      // The circuit breaker starts afresh, and whatever accumulated goes out now: including a head of
+      // line whose retry the last failed attempt scheduled far out (the one that opened the breaker).
       await tx`update stream_state set consecutive_failures = 0, due_at = now() where stream_id = ${id}`;
+      await tx`
+        update deliveries set next_attempt_at = null
+        where stream_id = ${id} and status = 'pending' and next_attempt_at is not null`;
       await tx`select pg_notify(${DELIVERIES_CHANNEL}, ${current.network})`;
     }
     return row ? view(row) : null;
@@ -339,6 +343,9 @@ export async function redeliverParked(sql: postgres.Sql, accountId: string | nul
   });
 }
 
+/** The graphile-worker task that replays a range for a stream (run by the worker). */
+export const REPLAY_TASK = "stream_replay";
+
 /** Asks the worker to send a stream the stored canonical blocks of a range again (a graphile-worker job). */
 export async function requestReplay(
   sql: Sql,
@@ -351,6 +358,6 @@ export async function requestReplay(
   }
   const stream = await getStream(sql, accountId, id);
   if (!stream) return false;
-  await sql`select graphile_worker.add_job('stream_replay', ${sql.json({ streamId: id, ...range })})`;
+  await sql`select graphile_worker.add_job(${REPLAY_TASK}, ${JSON.stringify({ streamId: id, ...range })}::text::json)`;
   return true;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { blockRows } from "@second-layer/indexer/store/block-rows";
 import { FIXTURE_NETWORKS, type FixtureBlock, fixtureBlocks } from "../../../../test/support/chain-rows.ts";
+import { prng } from "../../../../test/support/prng.ts";
 import { decodeClarityPlain, type PlainClarity } from "../../src/stacks/clarity-plain.ts";
 import type { ChainBlockRows, ChainEvent } from "../../src/streams/chain-rows.ts";
 import {
@@ -190,17 +191,6 @@ describe("FilterIndex", () => {
 });
 
 // Property: the index finds exactly what evaluating every filter of every stream finds. ----------------
-
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Leaf paths and values of a decoded value, for `where` conditions. */
 function leaves(value: PlainClarity, prefix: string[] = [], out: [string, PlainClarity][] = []) {

@@ -24,12 +24,3 @@ export function nextRetryDelayMs(
   // A receiver asking for more than a day would stall the stream: a day is the most it gets.
   return Math.max(jittered, Math.min(retryAfterMs ?? 0, 86_400_000));
 }
-
-/** `Retry-After` as milliseconds: delta-seconds or an HTTP date; null when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now: number = Date.now()): number | null {
-  if (!value) return null;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
-}

@@ -2,6 +2,9 @@ import type { Db } from "@second-layer/shared/db/connect";
 import type { Logger } from "@second-layer/shared/logger";
 import type { StreamSender } from "./stream-sender.ts";
 
+/** Due times further out than this are found by polling. */
+const WAKE_AT_MAX_MS = 60_000;
+
 export interface SenderPoolOptions {
   db: Db;
   log: Logger;
@@ -65,7 +68,8 @@ export class SenderPool {
         streamId = await this.claim();
         if (streamId) {
           this.busy.add(streamId);
-          await sender.drain(streamId, this.perLease);
+          const due = await sender.drain(streamId, this.perLease, () => this.stopping);
+          if (due) this.wakeAt(due);
           continue;
         }
       } catch (err) {
@@ -83,6 +87,18 @@ export class SenderPool {
         });
       });
     }
+  }
+
+  /**
+   * Looks again when a stream released with a retry or hold time falls due, so a wait of the retry
+   * schedule is not stretched to the next poll. Far-off times are left to polling, where its delay is
+   * negligible.
+   */
+  private wakeAt(due: Date): void {
+    const ms = due.getTime() - Date.now();
+    if (ms > WAKE_AT_MAX_MS) return;
+    // A few ms late rather than early: due_at is compared with the database clock.
+    setTimeout(() => this.poke(), Math.max(0, ms) + 5).unref();
   }
 
   private async claim(): Promise<string | null> {

@@ -2,9 +2,10 @@ import type { Db } from "@second-layer/shared/db/connect";
 import type { Logger } from "@second-layer/shared/logger";
 import type { SecretsBox } from "@second-layer/shared/secrets-box";
 import { type DeliveryPayload, deliveryBody } from "@second-layer/shared/streams/delivery-body";
+import { type SealedSecrets, signingSecrets } from "@second-layer/shared/streams/signing-secrets";
+import { postWebhook, type WebhookOutcome } from "@second-layer/shared/webhooks/post-webhook";
 import type { Dispatcher } from "undici";
 import type { WorkerMetrics } from "../metrics.ts";
-import { postWebhook, type WebhookOutcome } from "./post-webhook.ts";
 import { nextRetryDelayMs, type RetryPolicy } from "./retry-policy.ts";
 
 export interface SenderDeps {
@@ -21,13 +22,10 @@ export interface SenderDeps {
   failureThreshold: number;
 }
 
-interface StreamRow {
+interface StreamRow extends SealedSecrets {
   network: string;
   status: string;
   webhook_url: string;
-  secret_enc: string;
-  previous_secret_enc: string | null;
-  previous_secret_expires_at: Date | null;
 }
 
 interface HeadRow {
@@ -58,26 +56,30 @@ export class StreamSender {
     return this.deps.timeoutMs + 30_000;
   }
 
-  /** Sends up to `max` deliveries of a leased stream, then gives the lease back with the next due time. */
-  async drain(streamId: string, max: number): Promise<number> {
+  /**
+   * Sends up to `max` deliveries of a leased stream, then gives the lease back with the next due time.
+   * Returns that time when it is a known moment (a retry, a held apply), so the caller can look then.
+   * Once `stopping()` says so, it finishes the delivery in flight and sends nothing more.
+   */
+  async drain(streamId: string, max: number, stopping: () => boolean = () => false): Promise<Date | null> {
     const { db } = this.deps;
     const [stream] = await db.sql<StreamRow[]>`
-      select network, status, webhook_url, secret_enc, previous_secret_enc, previous_secret_expires_at
+      select id, network, status, webhook_url, secret_enc, previous_secret_enc, previous_secret_expires_at
       from streams where id = ${streamId}`;
-    if (stream?.status !== "active") return await this.release(streamId, null, 0);
-    const secrets = this.secretsOf(streamId, stream);
+    if (stream?.status !== "active") return await this.release(streamId, null);
+    const secrets = signingSecrets(this.deps.secrets, stream);
     let sent = 0;
-    while (sent < max) {
+    while (sent < max && !stopping()) {
       const head = await this.claimHead(streamId, stream.network);
-      if (!head) return await this.release(streamId, "auto", sent);
-      if (head.stream_status !== "active") return await this.release(streamId, null, sent);
+      if (!head) return await this.release(streamId, "auto");
+      if (head.stream_status !== "active") return await this.release(streamId, null);
       if (head.seq === null) {
         // Not sendable yet: held for confirmations (look again soon), or waiting for a retry.
         const due = head.hold_until_burn_height !== null ? new Date(Date.now() + HELD_POLL_MS) : head.next_attempt_at;
-        return await this.release(streamId, due ?? new Date(), sent);
+        return await this.release(streamId, due ?? new Date());
       }
       if (head.next_attempt_at && head.next_attempt_at.getTime() > Date.now()) {
-        return await this.release(streamId, head.next_attempt_at, sent);
+        return await this.release(streamId, head.next_attempt_at);
       }
       const seq = Number(head.seq);
       const outcome = await postWebhook({
@@ -97,23 +99,10 @@ export class StreamSender {
         continue;
       }
       const next = await this.recordFailure(streamId, head, outcome);
-      if (next === "stop") return await this.release(streamId, null, sent);
-      if (next !== "go-on") return await this.release(streamId, next, sent);
+      if (next === "stop") return await this.release(streamId, null);
+      if (next !== "go-on") return await this.release(streamId, next);
     }
-    return await this.release(streamId, "auto", sent);
-  }
-
-  private secretsOf(streamId: string, stream: StreamRow): string[] {
-    const box = this.deps.secrets;
-    const secrets = [box.decrypt(stream.secret_enc, streamId)];
-    if (
-      stream.previous_secret_enc &&
-      stream.previous_secret_expires_at &&
-      stream.previous_secret_expires_at > new Date()
-    ) {
-      secrets.push(box.decrypt(stream.previous_secret_enc, streamId));
-    }
-    return secrets;
+    return await this.release(streamId, "auto");
   }
 
   /**
@@ -225,16 +214,17 @@ export class StreamSender {
       log.warn(fields, "webhook receiver answered 410: stream disabled");
       return "stop";
     }
+    // Counted before the breaker is looked at: the attempt that parks a delivery may also open it.
+    if (parked) {
+      this.deps.metrics.parked.inc();
+      log.warn(fields, "delivery parked as failed after its last retry");
+    }
     if (failures >= failureThreshold) {
       await this.setStatus(streamId, "failed", `${failures} consecutive failed attempts; last: ${error}`);
       log.warn({ ...fields, failures }, "stream failed: circuit breaker open");
       return "stop";
     }
-    if (parked) {
-      this.deps.metrics.parked.inc();
-      log.warn(fields, "delivery parked as failed after its last retry");
-      return "go-on";
-    }
+    if (parked) return "go-on";
     log.info({ ...fields, retryAt }, "webhook failed; will retry");
     return retryAt as Date;
   }
@@ -250,7 +240,7 @@ export class StreamSender {
    * taken first makes the check see every delivery the matcher committed, and a delivery it commits
    * later sets the due time itself. null: not due (the stream is not active).
    */
-  private async release(streamId: string, due: Date | "auto" | null, sent: number): Promise<number> {
+  private async release(streamId: string, due: Date | "auto" | null): Promise<Date | null> {
     const { db, workerId } = this.deps;
     await db.sql.begin(async (tx) => {
       await tx`select 1 from stream_state where stream_id = ${streamId} for update`;
@@ -266,6 +256,6 @@ export class StreamSender {
           where stream_id = ${streamId} and lease_owner = ${workerId}`;
       }
     });
-    return sent;
+    return due instanceof Date ? due : null;
   }
 }

@@ -1,5 +1,6 @@
 import type { StacksNetwork } from "@second-layer/shared/config";
 import type { Db } from "@second-layer/shared/db/connect";
+import { databaseUnavailableBody, errorBody } from "@second-layer/shared/error-body";
 import type { Logger } from "@second-layer/shared/logger";
 import { streamStats } from "@second-layer/shared/streams/stream-stats";
 import { Gauge } from "prom-client";
@@ -74,10 +75,7 @@ export function startHealthServer(opts: HealthServerOptions): { port: number; st
           await db.sql`select 1`;
         } catch (err) {
           log.error({ err }, "health check could not reach the database");
-          return Response.json(
-            { status: "unavailable", error: { code: "DATABASE_UNAVAILABLE", message: "the database is unavailable" } },
-            { status: 503 },
-          );
+          return Response.json({ status: "unavailable", ...databaseUnavailableBody() }, { status: 503 });
         }
         return Response.json({
           status: "ok",
@@ -111,10 +109,7 @@ export function startHealthServer(opts: HealthServerOptions): { port: number; st
           headers: { "content-type": metrics.registry.contentType },
         });
       }
-      return Response.json(
-        { error: { code: "NOT_FOUND", message: `no route for ${req.method} ${path}` } },
-        { status: 404 },
-      );
+      return Response.json(errorBody("NOT_FOUND", `no route for ${req.method} ${path}`), { status: 404 });
     },
   });
   return { port: server.port ?? 0, stop: async () => void (await server.stop()) };

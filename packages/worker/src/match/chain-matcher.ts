@@ -1,4 +1,4 @@
-import { type ChainLogEntry, readChainLog } from "@second-layer/shared/chain-log";
+import { type ChainLogEntry, readChainLog, STREAMS_CONSUMER } from "@second-layer/shared/chain-log";
 import type { StacksNetwork } from "@second-layer/shared/config";
 import type { Db, Sql } from "@second-layer/shared/db/connect";
 import type { Logger } from "@second-layer/shared/logger";
@@ -10,10 +10,8 @@ import { type NewDelivery, planRollbacks, writeDeliveries } from "./delivery-pla
 import { applyDelivery } from "./payloads.ts";
 import { StreamRegistry } from "./stream-registry.ts";
 
-export const MATCHER_CONSUMER = "streams";
-
 /** Advisory lock keys: one matcher per network across every worker process. */
-const LOCK_KEYS: Record<StacksNetwork, number> = {
+export const MATCHER_LOCK_KEYS: Record<StacksNetwork, number> = {
   mainnet: 7_241_978_001,
   testnet: 7_241_978_002,
   devnet: 7_241_978_003,
@@ -118,14 +116,15 @@ export class ChainMatcher {
 
   private async tryLead(): Promise<boolean> {
     const conn = await this.opts.db.sql.reserve();
-    const [row] = await conn<{ ok: boolean }[]>`select pg_try_advisory_lock(${LOCK_KEYS[this.opts.network]}) as ok`;
+    const key = MATCHER_LOCK_KEYS[this.opts.network];
+    const [row] = await conn<{ ok: boolean }[]>`select pg_try_advisory_lock(${key}) as ok`;
     if (!row?.ok) {
       conn.release();
       return false;
     }
     this.lockConn = conn;
     const [cursor] = await this.opts.db.sql<{ last_seq: string }[]>`
-      insert into chain_cursors (consumer, network) values (${MATCHER_CONSUMER}, ${this.opts.network})
+      insert into chain_cursors (consumer, network) values (${STREAMS_CONSUMER}, ${this.opts.network})
       on conflict (consumer, network) do update set consumer = excluded.consumer
       returning last_seq`;
     this.cursor = Number(cursor?.last_seq ?? 0);
@@ -148,7 +147,7 @@ export class ChainMatcher {
     this.lockConn = null;
     this.leading = false;
     if (!conn) return;
-    await conn`select pg_advisory_unlock(${LOCK_KEYS[this.opts.network]})`.catch(() => {});
+    await conn`select pg_advisory_unlock(${MATCHER_LOCK_KEYS[this.opts.network]})`.catch(() => {});
     conn.release();
   }
 
@@ -219,7 +218,7 @@ export class ChainMatcher {
   private async advanceCursor(tx: Sql, seq: number): Promise<void> {
     const moved = await tx`
       update chain_cursors set last_seq = ${seq}, updated_at = now()
-      where consumer = ${MATCHER_CONSUMER} and network = ${this.opts.network} and last_seq = ${this.cursor}`;
+      where consumer = ${STREAMS_CONSUMER} and network = ${this.opts.network} and last_seq = ${this.cursor}`;
     if (moved.count !== 1) throw new CursorMoved();
   }
 

@@ -3,15 +3,17 @@ import type { Db } from "@second-layer/shared/db/connect";
 import { DELIVERIES_CHANNEL } from "@second-layer/shared/streams/delivery-body";
 import { parseStreamFilters, parseStreamOptions } from "@second-layer/shared/streams/filters";
 import { matchStream } from "@second-layer/shared/streams/predicate";
+import { z } from "zod";
 import { loadBlocks } from "./block-data.ts";
 import { type NewDelivery, writeDeliveries } from "./delivery-plan.ts";
 import { applyDelivery } from "./payloads.ts";
 
-export interface ReplayRequest {
-  streamId: string;
-  fromBlock: number;
-  toBlock: number;
-}
+export const replayRequestSchema = z.object({
+  streamId: z.uuid(),
+  fromBlock: z.number().int().nonnegative(),
+  toBlock: z.number().int().nonnegative(),
+});
+export type ReplayRequest = z.infer<typeof replayRequestSchema>;
 
 /**
  * Sends a stream the stored canonical blocks of a height range again, as `block.apply` deliveries with

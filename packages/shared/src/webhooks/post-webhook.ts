@@ -1,7 +1,6 @@
-import { sign } from "@second-layer/shared/webhooks/sign";
 // The package itself, not Bun's built-in "undici" stand-in, which would ignore the guarded dispatcher.
 import { type Dispatcher, request } from "undici/index.js";
-import { parseRetryAfter } from "./retry-policy.ts";
+import { sign } from "./sign.ts";
 
 export interface WebhookRequest {
   url: string;
@@ -27,6 +26,15 @@ export type WebhookOutcome =
       gone: boolean;
       retryAfterMs: number | null;
     };
+
+/** `Retry-After` as milliseconds: delta-seconds or an HTTP date; null when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | null {
+  if (!value) return null;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
 
 const SNIPPET_BYTES = 512;
 const USER_AGENT = "SecondLayer-Webhooks/1";

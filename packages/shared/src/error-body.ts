@@ -1,4 +1,4 @@
-/** The error body every service answers with. */
+/** The error body every service answers with: `{error: {code, message, details?}}`. */
 export function errorBody(code: string, message: string, details?: unknown) {
   return { error: { code, message, ...(details === undefined ? {} : { details }) } };
 }

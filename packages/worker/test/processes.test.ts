@@ -1,0 +1,146 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { chainLogHead } from "@second-layer/shared/chain-log";
+import {
+  expectGapFreeSeq,
+  recordedDelivered,
+  stopAfterTest,
+  stopScenarioWorkers,
+  streamScenario,
+} from "../../../test/support/stream-scenario.ts";
+import { hang, ok, status } from "../../../test/support/webhook-receiver.ts";
+import { spawnWorker } from "../../../test/support/worker-process.ts";
+
+// Worker processes (`bun packages/worker/src/main.ts`) on one database: one killed mid-delivery, and
+// two or three sharing the work. Whatever happens, a delivery is acknowledged once, a stream's
+// deliveries arrive in order, and nothing is lost.
+
+afterEach(stopScenarioWorkers);
+
+describe("worker processes", () => {
+  test("a worker killed mid-delivery: the next one resends that delivery with the same webhook-id and seq, nothing lost, nothing else twice", async () => {
+    const s = await streamScenario();
+    const streamId = await s.stream("crash");
+    // The second delivery is held open until the worker sending it dies.
+    s.receiver.setBehavior("crash", (n, _r, closed) => (n === 1 ? hang(closed) : ok()));
+    const first = await spawnWorker(s.db.url);
+    stopAfterTest(first.kill);
+    await s.extend("a", 1, 3, "g");
+    await s.receiver.waitFor(() => s.receiver.at("crash").length === 2, 20_000, "the delivery held open");
+
+    const held = s.receiver.at("crash")[1];
+    expect([held?.seq, held?.body.block.height]).toEqual([2, 2]);
+    await first.kill();
+    // The delivery had its seq when it went out; the dead worker recorded no attempt and still holds the lease.
+    const [row] = await s.db.sql`select seq, status, attempts from deliveries where id = ${held?.id as string}`;
+    expect(row).toEqual({ seq: "2", status: "pending", attempts: 0 });
+    const [lease] = await s.db.sql<{ lease_owner: string; expires_in_s: number }[]>`
+      select lease_owner, extract(epoch from lease_until - now())::float8 as expires_in_s
+      from stream_state where stream_id = ${streamId}`;
+    expect(lease?.lease_owner).toContain(`:${first.proc.pid}:`);
+    // The lease is the webhook timeout plus 30 s: a real successor waits that long. The test moves the
+    // expiry to now instead of sleeping it out; what is checked is what happens once it has run out.
+    expect(lease?.expires_in_s).toBeGreaterThan(5);
+    await s.db.sql`update stream_state set lease_until = now() where stream_id = ${streamId}`;
+
+    // A block arrives while no worker runs: the chain log keeps it for the next one.
+    await s.extend("a", 4, 4, "a3");
+    const second = await spawnWorker(s.db.url);
+    stopAfterTest(second.kill);
+    await s.receiver.waitFor(() => s.receiver.acknowledged("crash").length === 4, 20_000, "all four deliveries");
+    await recordedDelivered(s.db.sql, streamId, 4);
+
+    const acked = s.receiver.acknowledged("crash");
+    expectGapFreeSeq(acked, streamId);
+    expect(acked.map((r) => r.body.block.height)).toEqual([1, 2, 3, 4]);
+    expect(acked[1]?.id).toBe(held?.id as string);
+    // Exactly one request more than deliveries: the one in flight when the worker died.
+    expect(s.receiver.at("crash").map((r) => r.seq)).toEqual([1, 2, 2, 3, 4]);
+    expect([...s.receiver.ackCounts("crash").values()]).toEqual([1, 1, 1, 1]);
+    const attempts = await s.db.sql<{ seq: string; attempt: number; worker: string }[]>`
+      select d.seq, a.attempt, a.worker from delivery_attempts a join deliveries d on d.id = a.delivery_id
+      where a.stream_id = ${streamId} order by d.seq`;
+    expect(attempts.map((a) => [Number(a.seq), a.attempt])).toEqual([1, 2, 3, 4].map((seq) => [seq, 1]));
+    expect(attempts.map((a) => a.worker.includes(`:${second.proc.pid}:`))).toEqual([false, true, true, true]);
+  });
+
+  test("SIGTERM: the delivery in flight is finished and recorded, nothing after it is sent, the lease is given back at once", async () => {
+    const s = await streamScenario();
+    const streamId = await s.stream("drain");
+    let answer: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    s.receiver.setBehavior("drain", async (n) => {
+      if (n === 0) await held;
+      return ok();
+    });
+    // Ten deliveries wait when the worker is told to stop during the first.
+    await s.extend("a", 1, 10, "g");
+    const first = await spawnWorker(s.db.url, { LOG_LEVEL: "info" });
+    stopAfterTest(first.kill);
+    await s.receiver.waitFor(() => s.receiver.at("drain").length === 1, 20_000, "the first delivery");
+    first.proc.kill("SIGTERM");
+    await first.logged("shutting down");
+    answer();
+    expect(await first.proc.exited).toBe(0);
+
+    expect(s.receiver.at("drain")).toHaveLength(1);
+    const rows = await s.db.sql`select status, seq from deliveries where stream_id = ${streamId} order by ordinal`;
+    expect(rows.map((r) => [r.status, r.seq])).toEqual([
+      ["delivered", "1"],
+      ...Array.from({ length: 9 }, () => ["pending", null]),
+    ]);
+    const [lease] = await s.db.sql`select lease_owner, lease_until from stream_state where stream_id = ${streamId}`;
+    expect(lease).toEqual({ lease_owner: null, lease_until: null });
+
+    // No lease to wait out: the next worker goes on where the first stopped.
+    const second = await spawnWorker(s.db.url);
+    stopAfterTest(second.kill);
+    await s.receiver.waitFor(() => s.receiver.acknowledged("drain").length === 10, 20_000, "the rest");
+    const acked = s.receiver.acknowledged("drain");
+    expectGapFreeSeq(acked, streamId);
+    expect(acked.map((r) => r.body.block.height)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect(s.receiver.at("drain")).toHaveLength(10);
+  });
+
+  for (const processes of [2, 3]) {
+    test(`${processes} worker processes on one database: every delivery acknowledged once, each stream in order, all delivered`, async () => {
+      const s = await streamScenario();
+      const names = ["s1", "s2", "s3", "s4", "s5"];
+      const ids = new Map<string, string>();
+      for (const name of names) {
+        ids.set(name, await s.stream(name));
+        // Now and then a 500: retries move between slots and processes too.
+        s.receiver.setBehavior(name, (n) => (n % 7 === 3 ? status(500) : ok()));
+      }
+      for (let i = 0; i < processes; i++) {
+        const w = await spawnWorker(s.db.url, { WORKER_CONCURRENCY: "2" });
+        stopAfterTest(w.kill);
+      }
+      const blocks = 30;
+      await s.extend("a", 1, blocks, "g");
+      for (const name of names) {
+        await s.receiver.waitFor(() => s.receiver.acknowledged(name).length === blocks, 30_000, `${name}'s deliveries`);
+      }
+      for (const name of names) {
+        const streamId = ids.get(name) as string;
+        await recordedDelivered(s.db.sql, streamId, blocks);
+        const acked = s.receiver.acknowledged(name);
+        expectGapFreeSeq(acked, streamId);
+        expect(acked.map((r) => r.body.block.height)).toEqual(Array.from({ length: blocks }, (_, i) => i + 1));
+        expect([...s.receiver.ackCounts(name).values()].every((n) => n === 1)).toBe(true);
+        // Requests (retries included) never went back in seq: a retry is always of the head of line.
+        const seqs = s.receiver.at(name).map((r) => r.seq);
+        expect(seqs.every((seq, i) => i === 0 || seq >= (seqs[i - 1] as number))).toBe(true);
+      }
+      // The log was matched once, by whichever process held the lead.
+      const [cursor] = await s.db
+        .sql`select last_seq from chain_cursors where consumer = 'streams' and network = 'mainnet'`;
+      expect(Number(cursor?.last_seq)).toBe(await chainLogHead(s.db.sql, "mainnet"));
+      const [counts] = await s.db.sql`
+        select count(*)::int as deliveries, count(distinct (stream_id, index_block_hash))::int as distinct_blocks
+        from deliveries`;
+      expect(counts).toEqual({ deliveries: names.length * blocks, distinct_blocks: names.length * blocks });
+    });
+  }
+});

@@ -30,7 +30,8 @@ import type { BenchResult } from "./run.ts";
 // 2. Throughput: deliveries queued for paused streams, then the streams resumed; deliveries/s until
 //    the worker has recorded every one as delivered, beside a bare undici POST loop with the same
 //    concurrency and the same bodies to the same receiver. Target >= 1,000/s.
-// BENCH_STREAM_BLOCKS (latency blocks, default 200), BENCH_STREAM_INTERVAL_MS (default 250),
+// BENCH_STREAM_BLOCKS (latency blocks, default 100), BENCH_STREAM_INTERVAL_MS (default 1000: 100 deliveries/s,
+// five times the pace of mainnet blocks; lower it to see the latency under load),
 // BENCH_QUEUE_STREAMS x BENCH_QUEUE_BLOCKS (queued deliveries, default 40 x 500).
 
 const INDEXER_MAIN = join(import.meta.dir, "../packages/indexer/src/main.ts");
@@ -299,8 +300,8 @@ interface LatencyFigures {
 }
 
 async function measureLatency(pg: LocalPostgres, pool: PooledTx[], running: Service[]): Promise<LatencyFigures> {
-  const blocks = envNumber("BENCH_STREAM_BLOCKS", 200);
-  const intervalMs = envNumber("BENCH_STREAM_INTERVAL_MS", 250);
+  const blocks = envNumber("BENCH_STREAM_BLOCKS", 100);
+  const intervalMs = envNumber("BENCH_STREAM_INTERVAL_MS", 1000);
   const bodies = [...generateChain(CHAIN_WARMUP_BLOCKS + DELIVERY_WARMUP_BLOCKS + blocks, pool)].map((b) =>
     JSON.stringify(b),
   );

@@ -53,7 +53,9 @@ export async function writeDeliveries(sql: Sql, network: string, deliveries: New
       chain_seq, is_backfill, hold_until_burn_height, payload)
     select r.stream_id, claimed.base + r.rel, r.kind, ${network}, r.index_block_hash, r.block_height,
       r.burn_block_height, r.chain_seq, r.is_backfill, r.hold_until_burn_height, r.payload
-    from json_to_recordset(${toPostgresJson(rows)}::text::json) as r(
+    -- jsonb: the rows are parsed once, and each payload is taken as it is; json_to_recordset would
+    -- validate the text, parse it again to split the rows, and parse every payload a third time.
+    from jsonb_to_recordset(${toPostgresJson(rows)}::text::jsonb) as r(
       stream_id uuid, rel integer, kind text, index_block_hash text, block_height integer, burn_block_height integer,
       chain_seq bigint, is_backfill boolean, hold_until_burn_height integer, payload jsonb)
     join claimed on claimed.stream_id = r.stream_id`;

@@ -1,4 +1,5 @@
 import type { Db, Sql } from "@second-layer/shared/db/connect";
+import { toPostgresJson } from "@second-layer/shared/json-text";
 import type { Logger } from "@second-layer/shared/logger";
 import type { SecretsBox } from "@second-layer/shared/secrets-box";
 import { type DeliveryPayload, deliveryBody } from "@second-layer/shared/streams/delivery-body";
@@ -6,6 +7,7 @@ import { type SealedSecrets, signingSecrets } from "@second-layer/shared/streams
 import { postWebhook, type WebhookOutcome } from "@second-layer/shared/webhooks/post-webhook";
 import type { Dispatcher } from "undici";
 import type { WorkerMetrics } from "../metrics.ts";
+import { Batcher } from "./batcher.ts";
 import { nextRetryDelayMs, type RetryPolicy } from "./retry-policy.ts";
 
 export interface SenderDeps {
@@ -57,116 +59,141 @@ const DEADLOCK = "40P01";
 type Fragment = ReturnType<Sql["unsafe"]>;
 
 interface HeadOfLine {
-  /** The stream: a parameter, or a column of an earlier CTE. */
-  stream: { id: Fragment; network: Fragment };
-  /** `claim`: the statement takes the lease; `hold`: this process holds it (or held it: a lease can run out). */
+  /** `claim`: the statement takes the leases; `hold`: this process holds them (or held: a lease can run out). */
   lease: "claim" | "hold";
-  /** A delivery the same statement records as delivered: not the head, though its snapshot says pending. */
-  skip?: string;
-  /** False when the lease has sent its share: the head is not taken, the lease goes back (due now). */
-  more?: boolean;
-  /** More assignments to the stream's state row, each followed by a comma. */
+  /** More assignments to each stream's state row, each followed by a comma. */
   assignments?: Fragment;
+  /** More relations for them, joined to `verdict v` (e.g. `join done on done.stream_id = v.stream_id`). */
+  join?: Fragment;
 }
 
 /**
- * The CTEs with which one statement takes a stream's head of line, so that a delivery costs one
- * statement and one commit: `head` (its first pending delivery, locked against the matcher cancelling
- * it), `burn` (the burn chain's tip, read only for a held apply), `ready` (the head, if it goes out for
- * the first time now: it gets the stream's next seq), `verdict` (whether the head goes out now, and
- * if not when to look again), `state` (the one update of the stream's state row: the seq, the lease
- * kept or given back with that due time, and the caller's assignments), `stamped`, and `next_head`,
- * the head to send (no row: the lease was given back), and `outcome`: one row with the head, or with
- * the time the stream falls due when the lease went back with a retry or a hold to wait for.
+ * The CTEs with which one statement takes the heads of line of the streams in `input` (stream_id,
+ * network, skip: a delivery the same statement records, which its snapshot still sees pending, and
+ * more: false when the lease has sent its share), so that a delivery costs a part of one statement
+ * and one commit: `head` (each stream's first pending delivery, locked against the matcher cancelling
+ * it), `burn` (the burn chain's tip, read only for held applies), `ready` (heads that go out for the
+ * first time now: they get their stream's next seq), `verdict` (whether the head goes out now, and if
+ * not when to look again), `locked` (the state rows, locked in stream order like the matcher's, so
+ * that the two cannot deadlock), `state` (the one update of each state row: the seq, the lease kept or
+ * given back with that due time, and the caller's assignments), `stamped`, `next_head` (the heads to
+ * send), and `outcome`: a row per stream with its head, or with the time the stream falls due when
+ * the lease went back with a retry or a hold to wait for.
  *
  * A lease given back with nothing pending is not due; but a delivery committed after this statement's
  * snapshot is not seen here, so if the state row changed since then (every writer of deliveries
  * updates it in the same transaction), the stream is left due and a sender looks again.
  */
 function headOfLine(sql: Sql, workerId: string, leaseMs: number, opts: HeadOfLine): Fragment {
-  const { id, network } = opts.stream;
-  const more = opts.more ?? true;
   const claiming = opts.lease === "claim";
   const mine = sql`(${claiming} or s.lease_owner = ${workerId})`;
   return sql`
     head as (
-      select id, seq, hold_until_burn_height, next_attempt_at from deliveries
-      where stream_id = ${id} and status = 'pending' and id is distinct from ${opts.skip ?? null}::uuid
-      order by ordinal limit 1
-      for update
+      select i.stream_id, h.id, h.seq, h.hold_until_burn_height, h.next_attempt_at
+      from input i cross join lateral (
+        select d.id, d.seq, d.hold_until_burn_height, d.next_attempt_at from deliveries d
+        where d.stream_id = i.stream_id and d.status = 'pending' and d.id is distinct from i.skip
+        order by d.ordinal limit 1
+        for update
+      ) h
     ),
     burn as (
-      select greatest(
-        (select max(burn_block_height) from burn_blocks where network = ${network} and canonical),
+      select n.network, greatest(
+        (select max(burn_block_height) from burn_blocks where network = n.network and canonical),
         (select b.burn_block_height from chain_state s
            join blocks b on b.network = s.network and b.index_block_hash = s.tip_index_block_hash
-         where s.network = ${network})) as tip
-      from head where head.hold_until_burn_height is not null
+         where s.network = n.network)) as tip
+      from (select distinct i.network from input i join head h on h.stream_id = i.stream_id
+            where h.hold_until_burn_height is not null) n
     ),
     ready as (
-      select id from head
-      where ${more} and seq is null and next_attempt_at is null
-        and (hold_until_burn_height is null or hold_until_burn_height <= (select tip from burn))
+      select h.stream_id, h.id from head h
+      join input i on i.stream_id = h.stream_id left join burn b on b.network = i.network
+      where i.more and h.seq is null and h.next_attempt_at is null
+        and (h.hold_until_burn_height is null or h.hold_until_burn_height <= b.tip)
     ),
     verdict as (
-      select h.id is null as idle,
-        h.id is not null and ${more} and x.status = 'active' and (h.seq is not null or r.id is not null)
+      select i.stream_id, h.id is null as idle, r.id as ready_id,
+        h.id is not null and i.more and x.status = 'active' and (h.seq is not null or r.id is not null)
           and (h.next_attempt_at is null or h.next_attempt_at <= now()) as go,
         case
           when h.id is null then null
-          when not ${more} then now()
+          when not i.more then now()
           when x.status <> 'active' then null
           -- Not sendable yet: held for confirmations (look again soon), or waiting for a retry.
           when h.seq is null and r.id is null then case when h.hold_until_burn_height is not null
             then now() + make_interval(secs => ${HELD_POLL_MS / 1000}) else coalesce(h.next_attempt_at, now()) end
           else h.next_attempt_at
         end as due,
-        (select xmin from stream_state where stream_id = ${id}) as seen
-      from streams x left join head h on true left join ready r on true
-      where x.id = ${id}
+        st.xmin as seen
+      from input i join streams x on x.id = i.stream_id join stream_state st on st.stream_id = i.stream_id
+      left join head h on h.stream_id = i.stream_id left join ready r on r.stream_id = i.stream_id
+    ),
+    locked as (
+      select stream_id from stream_state where stream_id in (select stream_id from input)
+      order by stream_id
+      for update
     ),
     state as (
       update stream_state s set ${opts.assignments ?? sql``}
-        last_seq = s.last_seq + (select count(*) from ready),
+        last_seq = s.last_seq + case when v.ready_id is null then 0 else 1 end,
         lease_owner = case when v.go and ${claiming} then ${workerId} when v.go or not ${mine} then s.lease_owner end,
         lease_until = case when v.go then now() + make_interval(secs => ${leaseMs / 1000})
           when not ${mine} then s.lease_until end,
         due_at = case when v.go or not ${mine} then s.due_at
           when v.idle then case when s.xmin <> v.seen then now() end
           else v.due end
-      from verdict v
-      where s.stream_id = ${id}
-      returning s.last_seq, s.due_at
+      from verdict v ${opts.join ?? sql``}
+      where s.stream_id = v.stream_id and s.stream_id in (select stream_id from locked)
+      returning s.stream_id, s.last_seq, s.due_at
     ),
     stamped as (
-      update deliveries d set seq = (select last_seq from state), first_sent_at = now()
-      from ready where d.id = ready.id
+      update deliveries d set seq = st.last_seq, first_sent_at = now()
+      from ready r join state st on st.stream_id = r.stream_id
+      where d.id = r.id
       returning d.id, d.seq
     ),
     next_head as (
-      select d.id, coalesce(stamped.seq, d.seq) as seq, d.kind, d.attempts, d.payload
-      from head join deliveries d on d.id = head.id
-      left join stamped on stamped.id = head.id
-      where (select go from verdict)
+      select h.stream_id, d.id, coalesce(stamped.seq, d.seq) as seq, d.kind, d.attempts, d.payload
+      from head h join verdict v on v.stream_id = h.stream_id and v.go
+      join deliveries d on d.id = h.id
+      left join stamped on stamped.id = h.id
     ),
     outcome as (
-      select n.id as head_id, n.seq, n.kind, n.attempts, n.payload,
+      select v.stream_id, n.id as head_id, n.seq, n.kind, n.attempts, n.payload,
         case when not v.go and st.due_at > now() then st.due_at end as wake_at
-      from verdict v cross join state st left join next_head n on true
+      from verdict v join state st on st.stream_id = v.stream_id
+      left join next_head n on n.stream_id = v.stream_id
     )`;
 }
 
 /** A head of line as a sending statement returns it: no head when the lease was given back. */
-type HeadOutcome = { [K in keyof HeadRow as K extends "id" ? "head_id" : K]: HeadRow[K] | null } & {
-  wake_at: Date | null;
-};
+type HeadOutcome = { stream_id: string } & {
+  [K in keyof HeadRow as K extends "id" ? "head_id" : K]: HeadRow[K] | null;
+} & { wake_at: Date | null };
 
 /** The head to send, or null with the time the stream falls due if that is a known moment. */
-function step(row: HeadOutcome | undefined): { head: HeadRow | null; wakeAt: Date | null } {
+function step(row: HeadOutcome | undefined): Step {
   if (!row?.head_id) return { head: null, wakeAt: row?.wake_at ?? null };
   const { head_id, seq, kind, attempts, payload } = row;
   return { head: { id: head_id, seq, kind, attempts, payload } as HeadRow, wakeAt: null };
 }
+
+interface Step {
+  head: HeadRow | null;
+  wakeAt: Date | null;
+}
+
+/** A success to record, and whether its lease may send the next head. */
+interface Success {
+  stream: ClaimedStream;
+  head: HeadRow;
+  outcome: Extract<WebhookOutcome, { ok: true }>;
+  more: boolean;
+}
+
+/** Statements that serve many streams at once run at most this many at a time, of at most so many streams. */
+const BATCHES = { parallel: 2, max: 64 };
 
 /**
  * Sends one stream's deliveries strictly in order while this worker holds the stream's lease: the
@@ -180,40 +207,50 @@ export class StreamSender {
     return this.deps.timeoutMs + 30_000;
   }
 
+  /** Claims of slots that look for work at the same moment, served by one statement. */
+  private readonly claims = new Batcher<string[], Lease | null>((requests) => this.claimMany(requests), BATCHES);
+  /** Successes recorded at the same moment, by one statement. */
+  private readonly successes = new Batcher<Success, Step>((items) => this.recordSuccesses(items), BATCHES);
+
   /**
    * Leases the most overdue stream of `networks` that no one holds (SKIP LOCKED) and, in the same
    * statement, numbers its head of line: one commit before the first POST. Null when no stream was due.
    */
   async claim(networks: string[]): Promise<Lease | null> {
+    return await this.claims.submit(networks);
+  }
+
+  /** One statement for simultaneous claims (of the same networks: one pool's). */
+  private async claimMany(requests: string[][]): Promise<(Lease | null)[]> {
     const { db, workerId } = this.deps;
     const sql = db.sql;
     const rows = await sql<(ClaimedStream & HeadOutcome)[]>`
       with pick as (
         select st.stream_id, x.network from stream_state st join streams x on x.id = st.stream_id
         where st.due_at <= now() and (st.lease_until is null or st.lease_until < now())
-          and x.status = 'active' and x.network = any(${networks}::text[])
+          and x.status = 'active' and x.network = any(${requests[0] ?? []}::text[])
         order by st.due_at
-        limit 1
+        limit ${requests.length}
         for update of st skip locked
       ),
-      ${headOfLine(sql, workerId, this.leaseMs, {
-        stream: { id: sql`(select stream_id from pick)`, network: sql`(select network from pick)` },
-        lease: "claim",
-      })}
+      input as (select stream_id, network, null::uuid as skip, true as more from pick),
+      ${headOfLine(sql, workerId, this.leaseMs, { lease: "claim" })}
       select x.id, x.network, x.webhook_url, x.secret_enc, x.previous_secret_enc, x.previous_secret_expires_at,
         o.head_id, o.seq, o.kind, o.attempts, o.payload, o.wake_at
-      from pick join streams x on x.id = pick.stream_id cross join outcome o`.catch((err) => {
-      // The stream's row is locked before its head, while the matcher cancelling a rolled-back head
+      from outcome o join streams x on x.id = o.stream_id`.catch((err) => {
+      // Stream rows are locked before their heads, while the matcher cancelling a rolled-back head
       // locks them the other way round; Postgres breaks such a deadlock by failing this claim, which
-      // changed nothing: the stream is still due, and the matcher's commit wakes the senders again.
+      // changed nothing: the streams are still due, and the matcher's commit wakes the senders again.
       if ((err as { code?: string }).code === DEADLOCK) return [];
       throw err;
     });
-    const row = rows[0];
-    if (!row) return null;
-    const { head_id, seq, kind, attempts, payload, wake_at, ...stream } = row;
-    const { head, wakeAt } = step(row);
-    return { stream, secrets: head ? signingSecrets(this.deps.secrets, stream) : [], head, wakeAt };
+    return requests.map((_, i) => {
+      const row = rows[i];
+      if (!row) return null;
+      const { head_id, seq, kind, attempts, payload, wake_at, stream_id, ...stream } = row;
+      const { head, wakeAt } = step(row);
+      return { stream, secrets: head ? signingSecrets(this.deps.secrets, stream) : [], head, wakeAt };
+    });
   }
 
   /**
@@ -258,15 +295,15 @@ export class StreamSender {
   }
 
   /** Takes the next head of line of a stream whose lease this process holds, or gives the lease back. */
-  private async claimHead(stream: ClaimedStream, more: boolean) {
+  private async claimHead(stream: ClaimedStream, more: boolean): Promise<Step> {
     const { db, workerId } = this.deps;
     const sql = db.sql;
     const [row] = await sql<HeadOutcome[]>`
-      with ${headOfLine(sql, workerId, this.leaseMs, {
-        stream: { id: sql`${stream.id}::uuid`, network: sql`${stream.network}` },
-        lease: "hold",
-        more,
-      })}
+      with input as (
+        select ${stream.id}::uuid as stream_id, ${stream.network}::text as network, null::uuid as skip,
+          ${more}::boolean as more
+      ),
+      ${headOfLine(sql, workerId, this.leaseMs, { lease: "hold" })}
       select * from outcome`;
     return step(row);
   }
@@ -274,41 +311,70 @@ export class StreamSender {
   /**
    * Records a delivered head and, in the same statement and commit, takes the next one (null: the
    * lease was given back). A crash before the commit resends only the delivered head; after it, only
-   * the new one, which may already be in flight.
+   * the new one, which may already be in flight. Successes of other streams recorded at the same
+   * moment share the statement.
    */
   private async recordSuccess(
     stream: ClaimedStream,
     head: HeadRow,
     outcome: Extract<WebhookOutcome, { ok: true }>,
     more: boolean,
-  ) {
+  ): Promise<Step> {
+    return await this.successes.submit({ stream, head, outcome, more });
+  }
+
+  private async recordSuccesses(items: Success[]): Promise<Step[]> {
     const { db, workerId } = this.deps;
     const sql = db.sql;
-    const streamId = stream.id;
-    const [row] = await sql<HeadOutcome[]>`
-      with done as (
-        update deliveries set status = 'delivered', delivered_at = now(), attempts = attempts + 1,
-          last_status = ${outcome.status}, last_error = null, next_attempt_at = null
-        where id = ${head.id}
-        returning seq, block_height
+    const input = items.map(({ stream, head, outcome, more }) => ({
+      stream_id: stream.id,
+      network: stream.network,
+      skip: head.id,
+      more,
+      attempt: head.attempts + 1,
+      status_code: outcome.status,
+      duration_ms: outcome.ms,
+      snippet: outcome.snippet,
+    }));
+    const run = () => sql<HeadOutcome[]>`
+      with input as (
+        select * from jsonb_to_recordset(${toPostgresJson(input)}::text::jsonb) as i(stream_id uuid, network text,
+          skip uuid, more boolean, attempt integer, status_code integer, duration_ms integer, snippet text)
+      ),
+      done as (
+        update deliveries d set status = 'delivered', delivered_at = now(), attempts = d.attempts + 1,
+          last_status = i.status_code, last_error = null, next_attempt_at = null
+        from input i where d.id = i.skip
+        returning d.stream_id, d.seq, d.block_height
       ),
       attempt as (
         insert into delivery_attempts (delivery_id, stream_id, attempt, started_at, duration_ms, status_code,
           response_snippet, worker)
-        values (${head.id}, ${streamId}, ${head.attempts + 1}, now() - make_interval(secs => ${outcome.ms / 1000}),
-          ${outcome.ms}, ${outcome.status}, ${outcome.snippet}, ${workerId})
+        select i.skip, i.stream_id, i.attempt, now() - make_interval(secs => i.duration_ms / 1000.0),
+          i.duration_ms, i.status_code, i.snippet, ${workerId}
+        from input i
       ),
       ${headOfLine(sql, workerId, this.leaseMs, {
-        stream: { id: sql`${streamId}::uuid`, network: sql`${stream.network}` },
         lease: "hold",
-        skip: head.id,
-        more,
         assignments: sql`consecutive_failures = 0, delivered_count = s.delivered_count + 1,
-          last_delivered_at = now(), last_delivered_seq = (select seq from done),
-          last_delivered_height = (select block_height from done),`,
+          last_delivered_at = now(), last_delivered_seq = done.seq, last_delivered_height = done.block_height,`,
+        join: sql`join done on done.stream_id = v.stream_id`,
       })}
       select * from outcome`;
-    return step(row);
+    // The state rows are locked in stream order, as the matcher locks them; the heads before them, as
+    // the matcher cancelling a rolled-back head does. Should a deadlock still happen, the statement
+    // changed nothing and is run again.
+    let rows: HeadOutcome[] = [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        rows = await run();
+        break;
+      } catch (err) {
+        if ((err as { code?: string }).code !== DEADLOCK || attempt === 3) throw err;
+      }
+    }
+    const byStream = new Map(rows.map((r) => [r.stream_id, r]));
+    return items.map((item) => step(byStream.get(item.stream.id)));
   }
 
   /**

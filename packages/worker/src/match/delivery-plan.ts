@@ -42,11 +42,16 @@ export async function writeDeliveries(sql: Sql, network: string, deliveries: New
     };
   });
   const counts = [...perStream.entries()];
+  const ids = counts.map(([id]) => id);
   const inserted = await sql`
-    with claimed as (
+    with locked as (
+      -- In stream order, as senders recording many streams at once lock them: no deadlock between them.
+      select stream_id from stream_state where stream_id = any(${ids}::uuid[]) order by stream_id for update
+    ),
+    claimed as (
       update stream_state s set next_ordinal = s.next_ordinal + c.n, due_at = coalesce(s.due_at, now())
-      from unnest(${counts.map(([id]) => id)}::uuid[], ${counts.map(([, n]) => n)}::int[]) as c(stream_id, n)
-      where s.stream_id = c.stream_id
+      from unnest(${ids}::uuid[], ${counts.map(([, n]) => n)}::int[]) as c(stream_id, n)
+      where s.stream_id = c.stream_id and s.stream_id in (select stream_id from locked)
       returning s.stream_id, s.next_ordinal - c.n as base
     )
     insert into deliveries (stream_id, ordinal, kind, network, index_block_hash, block_height, burn_block_height,

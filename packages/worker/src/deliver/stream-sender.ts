@@ -80,6 +80,9 @@ interface HeadOfLine {
  * send), and `outcome`: a row per stream with its head, or with the time the stream falls due when
  * the lease went back with a retry or a hold to wait for.
  *
+ * Each table is reached through its key with the statement's ids (`= any(array(...))`): a cached plan
+ * cannot tell how many streams a batch has, and a join it guessed large would scan the tables.
+ *
  * A lease given back with nothing pending is not due; but a delivery committed after this statement's
  * snapshot is not seen here, so if the state row changed since then (every writer of deliveries
  * updates it in the same transaction), the stream is left due and a sender looks again.
@@ -126,11 +129,13 @@ function headOfLine(sql: Sql, workerId: string, leaseMs: number, opts: HeadOfLin
           else h.next_attempt_at
         end as due,
         st.xmin as seen
-      from input i join streams x on x.id = i.stream_id join stream_state st on st.stream_id = i.stream_id
+      from input i
+      join streams x on x.id = i.stream_id and x.id = any(array(select stream_id from input))
+      join stream_state st on st.stream_id = i.stream_id and st.stream_id = any(array(select stream_id from input))
       left join head h on h.stream_id = i.stream_id left join ready r on r.stream_id = i.stream_id
     ),
     locked as (
-      select stream_id from stream_state where stream_id in (select stream_id from input)
+      select stream_id from stream_state where stream_id = any(array(select stream_id from input))
       order by stream_id
       for update
     ),
@@ -144,19 +149,19 @@ function headOfLine(sql: Sql, workerId: string, leaseMs: number, opts: HeadOfLin
           when v.idle then case when s.xmin <> v.seen then now() end
           else v.due end
       from verdict v ${opts.join ?? sql``}
-      where s.stream_id = v.stream_id and s.stream_id in (select stream_id from locked)
+      where s.stream_id = v.stream_id and s.stream_id = any(array(select stream_id from locked))
       returning s.stream_id, s.last_seq, s.due_at
     ),
     stamped as (
       update deliveries d set seq = st.last_seq, first_sent_at = now()
       from ready r join state st on st.stream_id = r.stream_id
-      where d.id = r.id
+      where d.id = r.id and d.id = any(array(select id from ready))
       returning d.id, d.seq
     ),
     next_head as (
       select h.stream_id, d.id, coalesce(stamped.seq, d.seq) as seq, d.kind, d.attempts, d.payload
       from head h join verdict v on v.stream_id = h.stream_id and v.go
-      join deliveries d on d.id = h.id
+      join deliveries d on d.id = h.id and d.id = any(array(select id from head))
       left join stamped on stamped.id = h.id
     ),
     outcome as (
@@ -226,9 +231,15 @@ export class StreamSender {
     const sql = db.sql;
     const rows = await sql<(ClaimedStream & HeadOutcome)[]>`
       with pick as (
-        select st.stream_id, x.network from stream_state st join streams x on x.id = st.stream_id
+        -- Driven by the due streams, oldest first (stream_state_due_idx), not by every stream of the
+        -- network: offset 0 keeps the planner from turning the lookup of each one's stream around.
+        select st.stream_id, x.network from stream_state st
+        cross join lateral (
+          select network from streams
+          where id = st.stream_id and status = 'active' and network = any(${requests[0] ?? []}::text[])
+          offset 0
+        ) x
         where st.due_at <= now() and (st.lease_until is null or st.lease_until < now())
-          and x.status = 'active' and x.network = any(${requests[0] ?? []}::text[])
         order by st.due_at
         limit ${requests.length}
         for update of st skip locked
@@ -344,7 +355,7 @@ export class StreamSender {
       done as (
         update deliveries d set status = 'delivered', delivered_at = now(), attempts = d.attempts + 1,
           last_status = i.status_code, last_error = null, next_attempt_at = null
-        from input i where d.id = i.skip
+        from input i where d.id = i.skip and d.id = any(array(select skip from input))
         returning d.stream_id, d.seq, d.block_height
       ),
       attempt as (

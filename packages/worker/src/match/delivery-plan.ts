@@ -51,7 +51,7 @@ export async function writeDeliveries(sql: Sql, network: string, deliveries: New
     claimed as (
       update stream_state s set next_ordinal = s.next_ordinal + c.n, due_at = coalesce(s.due_at, now())
       from unnest(${ids}::uuid[], ${counts.map(([, n]) => n)}::int[]) as c(stream_id, n)
-      where s.stream_id = c.stream_id and s.stream_id in (select stream_id from locked)
+      where s.stream_id = c.stream_id and s.stream_id = any(array(select stream_id from locked))
       returning s.stream_id, s.next_ordinal - c.n as base
     )
     insert into deliveries (stream_id, ordinal, kind, network, index_block_hash, block_height, burn_block_height,

@@ -11,6 +11,21 @@ export interface BenchResult {
   baseline?: number;
   /** value / baseline */
   ratio?: number;
+  /** The goal: a bound on the value or on the ratio, shown beside them with whether this run met it. */
+  target?: { of: "value" | "ratio"; atLeast?: number; atMost?: number };
+}
+
+function targetText(t: NonNullable<BenchResult["target"]>): string {
+  const bound = t.atLeast !== undefined ? `≥ ${t.atLeast}` : `≤ ${t.atMost}`;
+  return t.of === "ratio" ? `ratio ${bound}` : bound;
+}
+
+function targetMet(r: BenchResult): boolean | undefined {
+  const t = r.target;
+  if (!t) return undefined;
+  const x = t.of === "ratio" ? r.ratio : r.value;
+  if (x === undefined) return false;
+  return (t.atLeast === undefined || x >= t.atLeast) && (t.atMost === undefined || x <= t.atMost);
 }
 
 const dir = import.meta.dir;
@@ -42,6 +57,8 @@ if (results.length > 0) {
       unit: r.unit,
       baseline: fmt(r.baseline),
       ratio: fmt(r.ratio),
+      target: r.target ? targetText(r.target) : "",
+      met: r.target ? (targetMet(r) ? "yes" : "NO") : "",
     })),
   );
 }

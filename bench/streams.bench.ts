@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { loadConfig } from "@second-layer/shared/config";
 import { connect, type Db } from "@second-layer/shared/db/connect";
-import { freePort, type LocalPostgres } from "@second-layer/shared/db/local-postgres";
+import { freePort } from "@second-layer/shared/db/local-postgres";
 import { SecretsBox } from "@second-layer/shared/secrets-box";
 import { type DeliveryPayload, deliveryBody } from "@second-layer/shared/streams/delivery-body";
 import { changeStreamStatus, createStream, type StreamContext } from "@second-layer/shared/streams/store";
@@ -9,6 +9,7 @@ import { parseAllowedHosts } from "@second-layer/shared/webhooks/url-guard";
 import type { Subprocess } from "bun";
 import { Webhook } from "standardwebhooks";
 import { Agent, request } from "undici/index.js";
+import { type BenchCluster, settle, startBenchCluster } from "./bench-postgres.ts";
 import {
   generateChain,
   MARKET,
@@ -18,7 +19,9 @@ import {
   signTransactionPool,
   TOKEN,
 } from "./generate-chain.ts";
-import { createDatabase, percentile, waitForHealth, withLocalPostgres } from "./harness.ts";
+import { killIndexers, startIndexerProcess, waitForHealth } from "./indexer-process.ts";
+import { onInterrupt } from "./on-interrupt.ts";
+import { percentile } from "./percentile.ts";
 import type { BenchResult } from "./run.ts";
 
 // Streams as production runs them: the indexer and the worker each as a subprocess (LOG_LEVEL=info,
@@ -34,7 +37,6 @@ import type { BenchResult } from "./run.ts";
 // five times the pace of mainnet blocks; lower it to see the latency under load),
 // BENCH_QUEUE_STREAMS x BENCH_QUEUE_BLOCKS (queued deliveries, default 40 x 500).
 
-const INDEXER_MAIN = join(import.meta.dir, "../packages/indexer/src/main.ts");
 const WORKER_MAIN = join(import.meta.dir, "../packages/worker/src/main.ts");
 const NETWORK = "mainnet";
 const POOL_SIZE = 400;
@@ -82,19 +84,27 @@ function filtersFor(i: number): unknown[] {
   return all[i % all.length] as unknown[];
 }
 
-/** A subprocess whose output is read as it comes (a full pipe would block it); the tail is kept for errors. */
-class Service {
+/**
+ * The worker as `bun run start:worker` runs it, with its default settings, logging at `info` to pipes
+ * that are read as they come (a full pipe would block it); the tail is kept for errors.
+ */
+class WorkerProcess {
   readonly proc: Subprocess<"ignore", "pipe", "pipe">;
   private tail = "";
-  outputBytes = 0;
 
-  constructor(
-    readonly what: string,
-    main: string,
-    env: Record<string, string>,
-  ) {
-    this.proc = Bun.spawn(["bun", main], {
-      env: { ...process.env, ...env },
+  private constructor(url: string, metricsPort: number) {
+    // WORKER_CONCURRENCY is left unset: the default is what is measured.
+    const { WORKER_CONCURRENCY: _measuredAtItsDefault, ...env } = process.env;
+    this.proc = Bun.spawn(["bun", WORKER_MAIN], {
+      env: {
+        ...env,
+        DATABASE_URL: url,
+        STACKS_NETWORK: NETWORK,
+        LOG_LEVEL: "info",
+        SECRETS_KEY,
+        WEBHOOK_ALLOWED_PRIVATE_HOSTS: "127.0.0.1",
+        METRICS_PORT: String(metricsPort),
+      },
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
@@ -103,18 +113,23 @@ class Service {
     void this.drain(this.proc.stderr);
   }
 
+  static async start(url: string, running: WorkerProcess[]): Promise<WorkerProcess> {
+    const metricsPort = await freePort();
+    const worker = new WorkerProcess(url, metricsPort);
+    running.push(worker);
+    await waitForHealth(worker.proc, `http://127.0.0.1:${metricsPort}`, "worker");
+    return worker;
+  }
+
   private async drain(stream: ReadableStream<Uint8Array>): Promise<void> {
     const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      this.outputBytes += chunk.byteLength;
-      this.tail = (this.tail + decoder.decode(chunk, { stream: true })).slice(-4000);
-    }
+    for await (const chunk of stream) this.tail = (this.tail + decoder.decode(chunk, { stream: true })).slice(-4000);
   }
 
   /** Fails with the end of its output when the process died. */
   check(): void {
     if (this.proc.exitCode !== null) {
-      throw new Error(`${this.what} exited with code ${this.proc.exitCode}:\n${this.tail}`);
+      throw new Error(`worker exited with code ${this.proc.exitCode}:\n${this.tail}`);
     }
   }
 
@@ -127,36 +142,6 @@ class Service {
     this.proc.kill("SIGTERM");
     await this.proc.exited;
   }
-}
-
-function serviceEnv(url: string): Record<string, string> {
-  // WORKER_CONCURRENCY is left unset: the default is what is measured.
-  const { WORKER_CONCURRENCY: _measuredAtItsDefault, ...env } = process.env;
-  return { ...(env as Record<string, string>), DATABASE_URL: url, STACKS_NETWORK: NETWORK, LOG_LEVEL: "info" };
-}
-
-/** The indexer over `url`, as `bun run start:indexer` runs it; returns it with its base URL. */
-async function startIndexer(url: string, running: Service[]): Promise<{ indexer: Service; base: string }> {
-  const port = await freePort();
-  const indexer = new Service("indexer", INDEXER_MAIN, { ...serviceEnv(url), PORT: String(port) });
-  running.push(indexer);
-  const base = `http://127.0.0.1:${port}`;
-  await waitForHealth(indexer.proc, base, "indexer");
-  return { indexer, base };
-}
-
-/** The worker over `url`, as `bun run start:worker` runs it, with its default settings. */
-async function startWorker(url: string, running: Service[]): Promise<Service> {
-  const metricsPort = await freePort();
-  const worker = new Service("worker", WORKER_MAIN, {
-    ...serviceEnv(url),
-    SECRETS_KEY,
-    WEBHOOK_ALLOWED_PRIVATE_HOSTS: "127.0.0.1",
-    METRICS_PORT: String(metricsPort),
-  });
-  running.push(worker);
-  await waitForHealth(worker.proc, `http://127.0.0.1:${metricsPort}`, "worker");
-  return worker;
 }
 
 async function postBlock(base: string, body: string): Promise<void> {
@@ -210,10 +195,10 @@ class Receiver {
     };
   }
 
-  async waitFor(predicate: () => boolean, timeoutMs: number, what: string, services: Service[]): Promise<void> {
+  async waitFor(predicate: () => boolean, timeoutMs: number, what: string, workers: WorkerProcess[]): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate()) {
-      for (const s of services) s.check();
+      for (const w of workers) w.check();
       if (this.errors.length > 0) throw new Error(`bad deliveries: ${this.errors.slice(0, 5).join("; ")}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -284,10 +269,10 @@ async function createStreams(db: Db, receiver: Receiver, count: number): Promise
   return ids;
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string, services: Service[]) {
+async function until(check: () => Promise<boolean>, timeoutMs: number, what: string, workers: WorkerProcess[]) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    for (const s of services) s.check();
+    for (const w of workers) w.check();
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await Bun.sleep(100);
   }
@@ -299,18 +284,22 @@ interface LatencyFigures {
   intervalMs: number;
 }
 
-async function measureLatency(pg: LocalPostgres, pool: PooledTx[], running: Service[]): Promise<LatencyFigures> {
+async function measureLatency(
+  cluster: BenchCluster,
+  pool: PooledTx[],
+  running: WorkerProcess[],
+): Promise<LatencyFigures> {
   const blocks = envNumber("BENCH_STREAM_BLOCKS", 100);
   const intervalMs = envNumber("BENCH_STREAM_INTERVAL_MS", 1000);
   const bodies = [...generateChain(CHAIN_WARMUP_BLOCKS + DELIVERY_WARMUP_BLOCKS + blocks, pool)].map((b) =>
     JSON.stringify(b),
   );
-  const url = await createDatabase(pg.url, "bench_stream_latency");
+  const url = await cluster.createDatabase("bench_stream_latency");
   const receiver = new Receiver();
   const db = connect(url, { max: 2 });
   try {
-    const { indexer, base } = await startIndexer(url, running);
-    const procs = [indexer, await startWorker(url, running)];
+    const { base } = await startIndexerProcess(url, NETWORK);
+    const workers = [await WorkerProcess.start(url, running)];
     for (const body of bodies.slice(0, CHAIN_WARMUP_BLOCKS)) await postBlock(base, body);
     await createStreams(db, receiver, LATENCY_STREAMS);
 
@@ -330,7 +319,7 @@ async function measureLatency(pg: LocalPostgres, pool: PooledTx[], running: Serv
       await postBlock(base, bodies[i] as string);
     }
     const expected = LATENCY_STREAMS * (DELIVERY_WARMUP_BLOCKS + blocks);
-    await receiver.waitFor(() => receiver.delivered >= expected, 120_000, `${expected} deliveries`, procs);
+    await receiver.waitFor(() => receiver.delivered >= expected, 120_000, `${expected} deliveries`, workers);
     if (latencies.length !== LATENCY_STREAMS * blocks) {
       throw new Error(`${latencies.length} timed deliveries, expected ${LATENCY_STREAMS * blocks}`);
     }
@@ -378,17 +367,21 @@ async function postLoop(url: string, bodies: string[], concurrency: number): Pro
   }
 }
 
-async function measureThroughput(pg: LocalPostgres, pool: PooledTx[], running: Service[]): Promise<ThroughputFigures> {
+async function measureThroughput(
+  cluster: BenchCluster,
+  pool: PooledTx[],
+  running: WorkerProcess[],
+): Promise<ThroughputFigures> {
   const streams = envNumber("BENCH_QUEUE_STREAMS", 40);
   const blocks = envNumber("BENCH_QUEUE_BLOCKS", 500);
   const expected = streams * blocks;
   const concurrency = loadConfig({}).WORKER_CONCURRENCY;
-  const url = await createDatabase(pg.url, "bench_stream_delivery");
+  const url = await cluster.createDatabase("bench_stream_delivery");
   const receiver = new Receiver();
   const db = connect(url, { max: 8 });
   try {
-    const { indexer, base } = await startIndexer(url, running);
-    const queueing = await startWorker(url, running);
+    const { base } = await startIndexerProcess(url, NETWORK);
+    const queueing = await WorkerProcess.start(url, running);
     const ids = await createStreams(db, receiver, streams);
     for (const id of ids) await changeStreamStatus(db.sql, null, id, "pause");
     for (const block of generateChain(blocks, pool)) await postBlock(base, JSON.stringify(block));
@@ -397,19 +390,17 @@ async function measureThroughput(pg: LocalPostgres, pool: PooledTx[], running: S
       return Number(row?.n);
     };
     await until(async () => (await count("pending")) === expected, 120_000, `${expected} queued deliveries`, [
-      indexer,
       queueing,
     ]);
     // The worker comes back to a backlog: resuming streams one by one would otherwise be on the clock.
     await queueing.stop();
     for (const id of ids) await changeStreamStatus(db.sql, null, id, "resume");
     // As on a database that has been running: statistics for the new rows, and their pages on disk.
-    await db.sql`analyze`;
-    await db.sql`checkpoint`;
+    await settle(url);
 
-    const procs = [indexer, await startWorker(url, running)];
-    await receiver.waitFor(() => receiver.delivered >= expected, 300_000, `${expected} deliveries`, procs);
-    await until(async () => (await count("delivered")) === expected, 30_000, "every delivery recorded", procs);
+    const workers = [await WorkerProcess.start(url, running)];
+    await receiver.waitFor(() => receiver.delivered >= expected, 300_000, `${expected} deliveries`, workers);
+    await until(async () => (await count("delivered")) === expected, 30_000, "every delivery recorded", workers);
     // From the first send to the last acknowledgement recorded, on the database's clock.
     const [span] = await db.sql<{ seconds: number }[]>`
       select extract(epoch from max(delivered_at) - min(first_sent_at))::float8 as seconds from deliveries`;
@@ -438,15 +429,21 @@ async function measureThroughput(pg: LocalPostgres, pool: PooledTx[], running: S
 
 export async function run(): Promise<BenchResult[]> {
   const pool = await signTransactionPool(POOL_SIZE);
-  const running: Service[] = [];
+  const running: WorkerProcess[] = [];
   // The databases are about to be deleted: a graceful shutdown would only wait on dead connections.
   const killAll = () => {
-    for (const s of running.splice(0)) s.kill();
+    killIndexers();
+    for (const w of running.splice(0)) w.kill();
   };
-  return await withLocalPostgres(async (pg) => {
-    const latency = await measureLatency(pg, pool, running);
+  const cluster = await startBenchCluster();
+  const uninstall = onInterrupt(() => {
     killAll();
-    const delivery = await measureThroughput(pg, pool, running);
+    cluster.remove();
+  });
+  try {
+    const latency = await measureLatency(cluster, pool, running);
+    killAll();
+    const delivery = await measureThroughput(cluster, pool, running);
     const p50 = percentile(latency.latencies, 50);
     const p99 = percentile(latency.latencies, 99);
     const shape = `${LATENCY_STREAMS} streams, ${latency.blocks} blocks at ${(1000 / latency.intervalMs).toFixed(1)}/s`;
@@ -481,5 +478,9 @@ export async function run(): Promise<BenchResult[]> {
         unit: "requests/s",
       },
     ];
-  }, killAll);
+  } finally {
+    uninstall();
+    killAll();
+    cluster.remove();
+  }
 }

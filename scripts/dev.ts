@@ -233,6 +233,7 @@ async function main(): Promise<number> {
     say("indexer  http://127.0.0.1:3700  (point the node's events_observer here)");
     say("api      http://127.0.0.1:3800  (reference: http://127.0.0.1:3800/docs)");
     say("worker   http://127.0.0.1:3900/health");
+    say("views    http://127.0.0.1:3901/health");
     say(
       adminKey.created
         ? `admin API key (shown once; kept in ${ADMIN_KEY_FILE}): ${adminKey.value}`

@@ -13,6 +13,11 @@ export const ALL_FIXTURES = [
 
 export const FIXTURES_DIR = join(import.meta.dir, "../fixtures/stacks-node");
 
+/** The network a recorded node log belongs to (its README says where each was recorded). */
+export function fixtureNetwork(name: string): "mainnet" | "testnet" {
+  return name.startsWith("mainnet") || name.startsWith("poison") ? "mainnet" : "testnet";
+}
+
 /** Rows of a recorded node log. A missing file throws (the test fails, never skips). */
 export function fixture(name: string): EventLogRow[] {
   return readEventLog(join(FIXTURES_DIR, name));

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { replayEventLog } from "@second-layer/shared/replay-event-log";
 import { createTestDatabase } from "../../../test/support/database.ts";
-import { ALL_FIXTURES, blocksOf, fixture } from "../../../test/support/fixtures.ts";
+import { ALL_FIXTURES, blocksOf, fixture, fixtureNetwork } from "../../../test/support/fixtures.ts";
 import { getJson, startTestIndexer } from "../../../test/support/indexer.ts";
 
 const FILES = ALL_FIXTURES;
@@ -49,7 +49,7 @@ async function snapshot(sql: any) {
 describe.each(FILES)("replaying %s", (file) => {
   test("every row answers 200 and the stored chain matches the recording; a second replay changes nothing", async () => {
     const db = await createTestDatabase();
-    const network = file.startsWith("mainnet") || file.startsWith("poison") ? "mainnet" : "testnet";
+    const network = fixtureNetwork(file);
     const indexer = await startTestIndexer(db, { STACKS_NETWORK: network });
     const rows = fixture(file);
     const summary = await replayEventLog(rows, { to: indexer.url, maxAttempts: 1 });

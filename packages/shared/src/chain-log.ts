@@ -91,3 +91,25 @@ export function foldChainLog(
   }
   return into;
 }
+
+/**
+ * Drops each apply that a later rollback in the same batch undoes, with that rollback: no consumer
+ * has acted on the block yet, so neither needs acting on.
+ */
+export function withoutUndoneApplies(entries: ChainLogEntry[]): ChainLogEntry[] {
+  const dropped = new Set<number>();
+  const openApply = new Map<string, number>();
+  for (const e of entries) {
+    if (e.kind === "apply") {
+      openApply.set(e.indexBlockHash, e.seq);
+      continue;
+    }
+    const applySeq = openApply.get(e.indexBlockHash);
+    if (applySeq !== undefined) {
+      dropped.add(applySeq);
+      dropped.add(e.seq);
+      openApply.delete(e.indexBlockHash);
+    }
+  }
+  return entries.filter((e) => !dropped.has(e.seq));
+}

@@ -118,6 +118,14 @@ const envFields = z.object({
   /** Age after which delivered and cancelled deliveries and their attempts are deleted. */
   DELIVERY_RETENTION_DAYS: z.coerce.number().positive().default(30),
 
+  // View processor
+  /** Chain log entries a view processes per transaction. */
+  VIEW_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  /** Blocks this close to the tip keep undo data for reorgs; deeper rollbacks need a reindex. */
+  VIEW_UNDO_DEPTH: z.coerce.number().int().min(1).default(500),
+  /** Longest a query of a view's table may run (ms). */
+  VIEW_QUERY_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+
   // API
   /** If set, an admin account with this key exists after start-up (`sk_live_...`). */
   API_BOOTSTRAP_KEY: z

@@ -4,5 +4,7 @@ const ESCAPED_NUL = /(?<!\\)((?:\\\\)*)\\u0000/g;
 
 /** JSON.stringify for values bound for Postgres: NUL characters are dropped, everything else kept. */
 export function toPostgresJson(value: unknown): string {
-  return JSON.stringify(value).replace(ESCAPED_NUL, "$1");
+  const json = JSON.stringify(value);
+  // The regex walks every character (a millisecond on a block's rows); a NUL is rare, so look first.
+  return json.includes("\\u0000") ? json.replace(ESCAPED_NUL, "$1") : json;
 }

@@ -11,19 +11,14 @@ import {
   makeSTXTokenTransfer,
   makeUnsignedSTXTokenTransfer,
   privateKeyToAddress,
-  privateKeyToPublic,
   sponsorTransaction,
 } from "@stacks/transactions";
+import { TEST_KEYS, TEST_PUBLIC_KEYS } from "../../../test/support/stacks-keys.ts";
 import { decodeClarityHex } from "../src/stacks/clarity.ts";
 import { decodeTransaction } from "../src/stacks/decode-transaction.ts";
 
-// Fixed keys: the same transactions every run.
-const KEYS = [
-  "edf9aee84d9b7abc145504dde6726c64f369d37ee34ded868fabd876c26570bc01",
-  "7287ba251d44a4d3fd9276c88ce34c5c52a038955511cccaf77e61068649c17801",
-  "530d9f61984c888536871c6573073bdfc0058896dc1adfe9a6a10dfacadc209101",
-];
-const PUBS = KEYS.map((k) => privateKeyToPublic(k) as string);
+const KEYS = TEST_KEYS;
+const PUBS = TEST_PUBLIC_KEYS;
 
 describe("decodeTransaction", () => {
   test("single-sig token transfer on mainnet and testnet", async () => {

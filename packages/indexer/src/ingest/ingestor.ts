@@ -22,6 +22,22 @@ export class DatabaseUnavailableError extends Error {
   readonly code = "DATABASE_UNAVAILABLE";
 }
 
+/** Thrown inside the ingest transaction to roll it back when the body cannot be stored (bad payload). */
+class Unusable extends Error {
+  constructor(readonly failure: FailureInfo) {
+    super(failure.message);
+  }
+}
+
+/** A route's pure parse, validate and decode: whatever it throws is about the body, never the database. */
+function prepare(route: Route<never>, json: unknown): unknown {
+  try {
+    return route.prepare(json);
+  } catch (err) {
+    throw new Unusable(failureOf(err));
+  }
+}
+
 /** Thrown inside the ingest transaction to roll it back when the body turns out to be stored already. */
 class AlreadyStored extends Error {
   constructor(readonly journalId: string) {
@@ -86,31 +102,22 @@ export class Ingestor {
       }
     }
     return await this.guard(async () => {
-      const copy = await this.storedCopy(this.db.sql, path, route, json, digest, source);
-      if (copy !== null) return this.duplicate(path, copy, source);
-      let prepared: unknown;
-      if (route && !failure) {
-        try {
-          prepared = route.prepare(json);
-        } catch (err) {
-          // prepare is pure: whatever it throws is about this body, never about the database.
-          failure = failureOf(err);
-        }
-      }
       if (!failure) {
         try {
           const outcome = await this.db.sql.begin(async (tx) => {
-            // Pipelined: the lock comes first on the server, so the duplicate check after it sees
-            // every body committed before ours, and a duplicate rolls the journal row back.
-            const [state, again, journalId] = await Promise.all([
+            // One round trip. The lock comes first on the server, so the duplicate check and the
+            // route's look-up after it see every body committed before ours; a duplicate is recognised
+            // before the body is decoded, and rolls the journal row back.
+            const [state, copy, journalId, lookedUp] = await Promise.all([
               lockChainState(tx, this.network),
-              route?.storedCopy ? null : this.storedCopy(tx, path, route, json, digest, source),
+              this.storedCopy(tx, path, route, json, digest, source),
               appendJournal(tx, this.network, path, body, source, digest),
+              route?.lookUp?.(tx, this.network, json),
             ]);
-            if (again !== null) throw new AlreadyStored(again);
-            const result = route
-              ? await route.store(tx, prepared as never, { network: this.network, journalId, source, state })
-              : null;
+            if (copy !== null) throw new AlreadyStored(copy);
+            const prepared = route ? prepare(route, json) : undefined;
+            const ctx = { ...lookedUp, network: this.network, journalId, source, state };
+            const result = route ? await route.store(tx, prepared as never, ctx) : null;
             if (route?.isDuplicate?.(result))
               throw new AlreadyStored((result as { journalId?: string }).journalId ?? "");
             return { ok: true as const, journalId, path, result };
@@ -121,10 +128,18 @@ export class Ingestor {
           return outcome;
         } catch (err) {
           if (err instanceof AlreadyStored) return this.duplicate(path, err.journalId, source);
-          if (isTransientDbError(err)) throw err;
-          failure = failureOf(err);
-          this.log.error({ path, err }, "storing a body failed; journaling it as a failure");
+          if (err instanceof Unusable) {
+            failure = err.failure;
+          } else {
+            if (isTransientDbError(err)) throw err;
+            failure = failureOf(err);
+            this.log.error({ path, err }, "storing a body failed; journaling it as a failure");
+          }
         }
+      } else {
+        // Not JSON: only a retry of the node's last POST can be recognised.
+        const copy = await this.storedCopy(this.db.sql, path, route, json, digest, source);
+        if (copy !== null) return this.duplicate(path, copy, source);
       }
       const error = failure;
       const journalId = await this.db.sql.begin(async (tx) => {

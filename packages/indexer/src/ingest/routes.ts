@@ -11,7 +11,13 @@ import {
 } from "@second-layer/shared/stacks/node-payloads";
 import type { z } from "zod";
 import { blockRows } from "../store/block-rows.ts";
-import { replacesLossyCopy, type StoreBlockResult, type StoreContext, storeBlock } from "../store/store-block.ts";
+import {
+  replacesLossyCopy,
+  type StoreBlockResult,
+  type StoreContext,
+  storeBlock,
+  storedBlock,
+} from "../store/store-block.ts";
 import {
   dropMempoolTxs,
   type MempoolTxRow,
@@ -42,6 +48,12 @@ export interface Route<P = unknown> {
    * decoded. Routes without it are matched against the newest body the node sent.
    */
   storedCopy?(sql: Sql, network: string, json: unknown, source: BlockSource): Promise<string | null>;
+  /**
+   * Reads what `store` needs from under the chain lock, from the body as parsed (not yet validated);
+   * the caller issues it together with taking the lock and appending the journal (one round trip)
+   * and passes the result on in the context.
+   */
+  lookUp?(sql: Sql, network: string, json: unknown): Promise<Partial<StoreContext>>;
   store(sql: Sql, prepared: P, ctx: StoreContext): Promise<unknown>;
   /** True when `store` found the body already stored: the caller then keeps nothing of this POST. */
   isDuplicate?(result: unknown): boolean;
@@ -61,18 +73,25 @@ function validate<S extends z.ZodType>(schema: S, json: unknown, what: string): 
   );
 }
 
+function blockHashOf(json: unknown): string | null {
+  const hash = (json as { index_block_hash?: unknown } | null)?.index_block_hash;
+  return typeof hash === "string" ? hash : null;
+}
+
 const newBlock: Route<{ payload: z.infer<typeof newBlockSchema>; rows: ReturnType<typeof blockRows> }> = {
   prepare(json) {
     const payload = validate(newBlockSchema, json, "/new_block body");
     return { payload, rows: blockRows(payload) };
   },
   async storedCopy(sql, network, json, source) {
-    const hash = (json as { index_block_hash?: unknown } | null)?.index_block_hash;
-    if (typeof hash !== "string") return null;
-    const [row] = await sql<{ journal_id: string | null; source: BlockSource }[]>`
-      select journal_id, source from blocks where network = ${network} and index_block_hash = ${hash}`;
-    if (!row || replacesLossyCopy(row.source, source)) return null;
-    return row.journal_id ?? "";
+    const hash = blockHashOf(json);
+    const stored = hash === null ? null : await storedBlock(sql, network, hash);
+    if (!stored || replacesLossyCopy(stored.source, source)) return null;
+    return stored.journalId ?? "";
+  },
+  async lookUp(sql, network, json) {
+    const hash = blockHashOf(json);
+    return hash === null ? {} : { stored: await storedBlock(sql, network, hash) };
   },
   store: (sql, { payload, rows }, ctx) => storeBlock(sql, payload, rows, ctx),
   isDuplicate: (result) => (result as StoreBlockResult).status === "duplicate",

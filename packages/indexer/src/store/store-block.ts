@@ -12,6 +12,23 @@ export interface StoreContext {
   journalId: string | null;
   source: BlockSource;
   state: ChainState;
+  /**
+   * The block's stored row (null: none), when the caller read it under the chain lock in the round
+   * trip that took the lock; otherwise storeBlock reads it.
+   */
+  stored?: StoredBlock | null;
+}
+
+export interface StoredBlock {
+  source: BlockSource;
+  canonical: boolean;
+  journalId: string | null;
+}
+
+export async function storedBlock(sql: Sql, network: string, indexBlockHash: string): Promise<StoredBlock | null> {
+  const [row] = await sql<{ source: BlockSource; canonical: boolean; journal_id: string | null }[]>`
+    select source, canonical, journal_id from blocks where network = ${network} and index_block_hash = ${indexBlockHash}`;
+  return row ? { source: row.source, canonical: row.canonical, journalId: row.journal_id } : null;
 }
 
 export type StoreBlockResult =
@@ -42,11 +59,10 @@ export async function storeBlock(
   const { network, state } = ctx;
   const hash = block.index_block_hash;
   const height = block.block_height;
-  const [existing] = await sql<{ source: BlockSource; canonical: boolean; journal_id: string | null }[]>`
-    select source, canonical, journal_id from blocks where network = ${network} and index_block_hash = ${hash}`;
+  const existing = ctx.stored !== undefined ? ctx.stored : await storedBlock(sql, network, hash);
   if (existing) {
     if (!replacesLossyCopy(existing.source, ctx.source)) {
-      return { status: "duplicate", indexBlockHash: hash, height, journalId: existing.journal_id };
+      return { status: "duplicate", indexBlockHash: hash, height, journalId: existing.journalId };
     }
     await replaceDerivedRows(sql, network, block, rows, { ...ctx, canonical: existing.canonical });
     const changes = { rollback: [hash], apply: [hash], reorgId: null };
@@ -63,20 +79,23 @@ export async function storeBlock(
   );
   // Issued together, postgres.js pipelines them on the transaction's connection; the server still
   // runs them in order, so the block row exists before its transactions' foreign keys are checked.
-  const writes: Promise<unknown>[] = [
+  const writes = Promise.all([
     setCanonical(sql, network, choice.orphan, false),
     insertBlockRow(sql, network, block, rows, ctx, choice.canonical),
     ...insertDerivedRows(sql, network, block, rows, choice.canonical),
     setCanonical(sql, network, choice.restore, true),
-  ];
+  ]);
+  // A block that flips no other block (the usual case): the chain state follows the writes in the
+  // same pipeline, one round trip for the whole block. Otherwise the flips (each three updates in turn)
+  // and the reorg row, which the chain log names, come back first.
+  const flipsOthers = choice.orphan.length > 0 || choice.restore.length > 0;
   const reorg = choice.orphan.length > 0 ? recordReorg(sql, network, state, choice, hash) : null;
+  const reorgRow = flipsOthers ? (await Promise.all([writes, reorg]))[1] : null;
   const changes: ChainChanges = {
     rollback: choice.orphan,
     apply: choice.canonical ? [...choice.restore, hash] : [],
-    reorgId: null,
+    reorgId: reorgRow?.id ?? null,
   };
-  const [, reorgRow] = await Promise.all([Promise.all(writes), reorg]);
-  changes.reorgId = reorgRow?.id ?? null;
   // Fork choice only ever swaps canonical blocks height for height, so the contiguous run never
   // shrinks: scan on from where it ended (or from a new lowest block) to the next missing height.
   const newLowest = choice.canonical && (state.lowestHeight === null || height < state.lowestHeight);
@@ -90,6 +109,7 @@ export async function storeBlock(
       outOfOrder,
     }),
     markMined(sql, network, choice.orphan, changes.apply),
+    writes,
   ]);
   return {
     status: "stored",

@@ -309,63 +309,61 @@ const is = (type: string) => (e: ChainEvent) => e.type === type;
 }
 
 // ft_* ------------------------------------------------------------------------------------------------
-{
-  for (const [type, nodeType] of [
-    ["ft_transfer", "ft_transfer_event"],
-    ["ft_mint", "ft_mint_event"],
-    ["ft_burn", "ft_burn_event"],
-  ] as const) {
-    const all = events(POISON, nodeType);
-    const asset = mostCommon(all.map((e) => e.asset_identifier));
-    const ofAsset = all.filter((e) => e.asset_identifier === asset);
-    const mid = median(ofAsset.map((e) => e.amount));
-    const t = is(nodeType);
-    const list: Case[] = [
-      { name: "no fields", fixture: POISON, filter: { type }, event: t, expect: "some" },
-      {
-        name: "assetIdentifier",
-        fixture: POISON,
-        filter: { type, assetIdentifier: asset },
-        event: (e) => t(e) && e.asset_identifier === asset,
-        expect: "some",
-      },
-      {
-        name: "assetIdentifier and minAmount (median of that asset)",
-        fixture: POISON,
-        filter: { type, assetIdentifier: asset, minAmount: mid },
-        event: (e) => t(e) && e.asset_identifier === asset && amountAtLeast(e, mid),
-        expect: "some",
-      },
-      {
-        name: "an asset that only NFTs use",
-        fixture: POISON,
-        filter: { type, assetIdentifier: events(POISON, "nft_mint_event")[0]!.asset_identifier! },
-        event: () => false,
-        expect: "none",
-      },
-    ];
-    if (type !== "ft_mint") {
-      const sender = mostCommon(all.map((e) => e.sender));
-      list.push({
-        name: "sender",
-        fixture: POISON,
-        filter: { type, sender },
-        event: (e) => t(e) && e.sender === sender,
-        expect: "some",
-      });
-    }
-    if (type !== "ft_burn") {
-      const recipient = mostCommon(all.map((e) => e.recipient));
-      list.push({
-        name: "recipient",
-        fixture: POISON,
-        filter: { type, recipient },
-        event: (e) => t(e) && e.recipient === recipient,
-        expect: "some",
-      });
-    }
-    cases(type, list);
+for (const [type, nodeType] of [
+  ["ft_transfer", "ft_transfer_event"],
+  ["ft_mint", "ft_mint_event"],
+  ["ft_burn", "ft_burn_event"],
+] as const) {
+  const all = events(POISON, nodeType);
+  const asset = mostCommon(all.map((e) => e.asset_identifier));
+  const ofAsset = all.filter((e) => e.asset_identifier === asset);
+  const mid = median(ofAsset.map((e) => e.amount));
+  const t = is(nodeType);
+  const list: Case[] = [
+    { name: "no fields", fixture: POISON, filter: { type }, event: t, expect: "some" },
+    {
+      name: "assetIdentifier",
+      fixture: POISON,
+      filter: { type, assetIdentifier: asset },
+      event: (e) => t(e) && e.asset_identifier === asset,
+      expect: "some",
+    },
+    {
+      name: "assetIdentifier and minAmount (median of that asset)",
+      fixture: POISON,
+      filter: { type, assetIdentifier: asset, minAmount: mid },
+      event: (e) => t(e) && e.asset_identifier === asset && amountAtLeast(e, mid),
+      expect: "some",
+    },
+    {
+      name: "an asset that only NFTs use",
+      fixture: POISON,
+      filter: { type, assetIdentifier: events(POISON, "nft_mint_event")[0]!.asset_identifier! },
+      event: () => false,
+      expect: "none",
+    },
+  ];
+  if (type !== "ft_mint") {
+    const sender = mostCommon(all.map((e) => e.sender));
+    list.push({
+      name: "sender",
+      fixture: POISON,
+      filter: { type, sender },
+      event: (e) => t(e) && e.sender === sender,
+      expect: "some",
+    });
   }
+  if (type !== "ft_burn") {
+    const recipient = mostCommon(all.map((e) => e.recipient));
+    list.push({
+      name: "recipient",
+      fixture: POISON,
+      filter: { type, recipient },
+      event: (e) => t(e) && e.recipient === recipient,
+      expect: "some",
+    });
+  }
+  cases(type, list);
 }
 
 // nft_* ------------------------------------------------------------------------------------------------

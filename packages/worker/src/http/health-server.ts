@@ -1,7 +1,7 @@
 import type { StacksNetwork } from "@second-layer/shared/config";
 import type { Db } from "@second-layer/shared/db/connect";
-import { databaseUnavailableBody, errorBody } from "@second-layer/shared/error-body";
 import type { Logger } from "@second-layer/shared/logger";
+import { startServiceHttp } from "@second-layer/shared/service-http";
 import { streamStats } from "@second-layer/shared/streams/stream-stats";
 import { Gauge } from "prom-client";
 import type { SenderPool } from "../deliver/sender-pool.ts";
@@ -25,7 +25,6 @@ export interface HealthServerOptions {
  */
 export function startHealthServer(opts: HealthServerOptions): { port: number; stop(): Promise<void> } {
   const { db, metrics, matchers, senders, workerId, log } = opts;
-  const startedAt = Date.now();
   const labels = ["stream_id", "network"] as const;
   const gauges = {
     lag: new Gauge({
@@ -65,52 +64,32 @@ export function startHealthServer(opts: HealthServerOptions): { port: number; st
       registers: [metrics.registry],
     }),
   };
-  const server = Bun.serve({
+  return startServiceHttp({
     port: opts.port,
-    hostname: "0.0.0.0",
-    fetch: async (req) => {
-      const path = new URL(req.url).pathname;
-      if (path === "/health") {
-        try {
-          await db.sql`select 1`;
-        } catch (err) {
-          log.error({ err }, "health check could not reach the database");
-          return Response.json({ status: "unavailable", ...databaseUnavailableBody() }, { status: 503 });
-        }
-        return Response.json({
-          status: "ok",
-          workerId,
-          matchers: [...matchers].map(([network, m]) => ({
-            network,
-            leading: m.leading,
-            cursor: m.leading ? m.cursor : null,
-          })),
-          senders: { busy: senders.busy.size },
-          uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-        });
+    db,
+    log,
+    registry: metrics.registry,
+    health: () => ({
+      workerId,
+      matchers: [...matchers].map(([network, m]) => ({
+        network,
+        leading: m.leading,
+        cursor: m.leading ? m.cursor : null,
+      })),
+      senders: { busy: senders.busy.size },
+    }),
+    refreshMetrics: async () => {
+      const stats = await streamStats(db.sql, null);
+      for (const g of Object.values(gauges)) g.reset();
+      for (const s of stats) {
+        const l = { stream_id: s.streamId, network: s.network };
+        gauges.lag.set(l, s.lagBlocks);
+        gauges.pending.set(l, s.pending);
+        gauges.parked.set(l, s.parked);
+        gauges.delivered.set(l, s.delivered);
+        gauges.lastSeq.set(l, s.lastDeliveredSeq ?? 0);
+        gauges.active.set(l, s.status === "active" ? 1 : 0);
       }
-      if (path === "/metrics") {
-        try {
-          const stats = await streamStats(db.sql, null);
-          for (const g of Object.values(gauges)) g.reset();
-          for (const s of stats) {
-            const l = { stream_id: s.streamId, network: s.network };
-            gauges.lag.set(l, s.lagBlocks);
-            gauges.pending.set(l, s.pending);
-            gauges.parked.set(l, s.parked);
-            gauges.delivered.set(l, s.delivered);
-            gauges.lastSeq.set(l, s.lastDeliveredSeq ?? 0);
-            gauges.active.set(l, s.status === "active" ? 1 : 0);
-          }
-        } catch (err) {
-          log.warn({ err }, "stream gauges could not be read; serving the process metrics only");
-        }
-        return new Response(await metrics.registry.metrics(), {
-          headers: { "content-type": metrics.registry.contentType },
-        });
-      }
-      return Response.json(errorBody("NOT_FOUND", `no route for ${req.method} ${path}`), { status: 404 });
     },
   });
-  return { port: server.port ?? 0, stop: async () => void (await server.stop()) };
 }

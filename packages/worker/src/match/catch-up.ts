@@ -1,7 +1,7 @@
+import { loadBlocks } from "@second-layer/shared/chain-blocks";
 import type { StacksNetwork } from "@second-layer/shared/config";
 import type { Db, Sql } from "@second-layer/shared/db/connect";
 import { matchStream } from "@second-layer/shared/streams/predicate";
-import { loadBlocks } from "./block-data.ts";
 import { type NewDelivery, planRollbacks, writeDeliveries } from "./delivery-plan.ts";
 import { applyDelivery } from "./payloads.ts";
 import type { RegisteredStream } from "./stream-registry.ts";

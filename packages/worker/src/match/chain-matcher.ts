@@ -1,10 +1,15 @@
-import { type ChainLogEntry, readChainLog, STREAMS_CONSUMER } from "@second-layer/shared/chain-log";
+import { type BlockData, loadBlocks } from "@second-layer/shared/chain-blocks";
+import {
+  type ChainLogEntry,
+  readChainLog,
+  STREAMS_CONSUMER,
+  withoutUndoneApplies,
+} from "@second-layer/shared/chain-log";
 import type { StacksNetwork } from "@second-layer/shared/config";
 import type { Db, Sql } from "@second-layer/shared/db/connect";
 import type { Logger } from "@second-layer/shared/logger";
 import { DELIVERIES_CHANNEL } from "@second-layer/shared/streams/delivery-body";
 import type { WorkerMetrics } from "../metrics.ts";
-import { type BlockData, loadBlocks } from "./block-data.ts";
 import { catchUpStep } from "./catch-up.ts";
 import { type NewDelivery, planRollbacks, writeDeliveries } from "./delivery-plan.ts";
 import { applyDelivery } from "./payloads.ts";
@@ -241,26 +246,4 @@ export class ChainMatcher {
     // "behind": the log moved on meanwhile; the caller matches it first, then comes back.
     return true;
   }
-}
-
-/**
- * Drops each apply that a later rollback in the same batch undoes, with that rollback: no stream can
- * have been told of the block yet, so neither is worth a delivery.
- */
-export function withoutUndoneApplies(entries: ChainLogEntry[]): ChainLogEntry[] {
-  const dropped = new Set<number>();
-  const openApply = new Map<string, number>();
-  for (const e of entries) {
-    if (e.kind === "apply") {
-      openApply.set(e.indexBlockHash, e.seq);
-      continue;
-    }
-    const applySeq = openApply.get(e.indexBlockHash);
-    if (applySeq !== undefined) {
-      dropped.add(applySeq);
-      dropped.add(e.seq);
-      openApply.delete(e.indexBlockHash);
-    }
-  }
-  return entries.filter((e) => !dropped.has(e.seq));
 }

@@ -1,8 +1,8 @@
+import type { BlockData } from "@second-layer/shared/chain-blocks";
 import type { StacksNetwork } from "@second-layer/shared/config";
 import type { DeliveryPayload } from "@second-layer/shared/streams/delivery-body";
 import { blockPayload, matchesPayload, type PayloadCache } from "@second-layer/shared/streams/payload";
 import type { StreamMatch } from "@second-layer/shared/streams/predicate";
-import type { BlockData } from "./block-data.ts";
 import type { NewDelivery } from "./delivery-plan.ts";
 import type { RegisteredStream } from "./stream-registry.ts";
 

@@ -1,10 +1,10 @@
+import { loadBlocks } from "@second-layer/shared/chain-blocks";
 import type { StacksNetwork } from "@second-layer/shared/config";
 import type { Db } from "@second-layer/shared/db/connect";
 import { DELIVERIES_CHANNEL } from "@second-layer/shared/streams/delivery-body";
 import { parseStreamFilters, parseStreamOptions } from "@second-layer/shared/streams/filters";
 import { matchStream } from "@second-layer/shared/streams/predicate";
 import { z } from "zod";
-import { loadBlocks } from "./block-data.ts";
 import { type NewDelivery, writeDeliveries } from "./delivery-plan.ts";
 import { applyDelivery } from "./payloads.ts";
 

@@ -1,4 +1,4 @@
-import type { Sql } from "@second-layer/shared/db/connect";
+import type { Sql } from "./db/connect.ts";
 import {
   CHAIN_BLOCK_COLUMNS,
   CHAIN_EVENT_COLUMNS,
@@ -7,7 +7,7 @@ import {
   type ChainBlockRows,
   type ChainEvent,
   type ChainTransaction,
-} from "@second-layer/shared/streams/chain-rows";
+} from "./streams/chain-rows.ts";
 
 /** A block's header and the rows matching reads. */
 export interface BlockData {

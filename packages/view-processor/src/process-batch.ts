@@ -1,0 +1,145 @@
+import { loadBlocks } from "@second-layer/shared/chain-blocks";
+import { readChainLog, withoutUndoneApplies } from "@second-layer/shared/chain-log";
+import { type Db, isTransientDbError, type Sql } from "@second-layer/shared/db/connect";
+import type { FilterIndex } from "@second-layer/shared/streams/match";
+import { quoteIdent } from "@second-layer/shared/views/ddl";
+import type { CompiledView } from "@second-layer/shared/views/definition";
+import { planBlock, ViewHandlerError } from "@second-layer/shared/views/plan-block";
+import { viewLockKey } from "@second-layer/shared/views/store";
+import { OpWriter } from "./write-ops.ts";
+
+/** A deployed view as the processor holds it: its compiled definition at a version. */
+export interface LoadedView {
+  id: string;
+  name: string;
+  schema: string;
+  version: number;
+  compiled: CompiledView;
+  index: FilterIndex;
+}
+
+export interface BatchOptions {
+  /** Chain log entries per transaction. */
+  batchSize: number;
+  /** Blocks this close to the tip are applied with undo data (they may still be rolled back). */
+  undoDepth: number;
+  /** Write each block's rows on their own (to find the block a failing write belongs to). */
+  perBlock: boolean;
+}
+
+export type BatchOutcome =
+  | { status: "progress"; entries: number; ops: number; events: number }
+  | { status: "idle" }
+  /** Another processor holds the view, or its definition changed: reload and move on. */
+  | { status: "busy" }
+  | { status: "stale" };
+
+class Stale extends Error {}
+
+/**
+ * One transaction of a view's work: the next chain log entries after its cursor, applied (rows
+ * written) or rolled back (its undo restored), and the cursor moved — all or nothing, so a crash
+ * resumes exactly. Holds the view's advisory lock: one processor per view at a time, and no schema
+ * change (deploy, rebuild) in the middle of it. Throws ViewHandlerError for a block whose handlers
+ * cannot be applied; the caller records it.
+ */
+export async function processBatch(db: Db, view: LoadedView, opts: BatchOptions): Promise<BatchOutcome> {
+  const { network, startBlock, definition } = view.compiled;
+  try {
+    return await db.sql.begin(async (tx) => {
+      const [lock] = await tx<
+        { ok: boolean }[]
+      >`select pg_try_advisory_xact_lock(${viewLockKey(view.id).toString()}::bigint) as ok`;
+      if (!lock?.ok) return { status: "busy" } as const;
+      const [row] = await tx<{ version: number; status: string; last_seq: string }[]>`
+        select version, status, last_seq from views where id = ${view.id}`;
+      if (!row || row.version !== view.version || row.status !== "active") throw new Stale();
+      const cursor = Number(row.last_seq);
+      const entries = await readChainLog(tx, network, cursor, opts.batchSize);
+      const last = entries.at(-1);
+      if (!last) return { status: "idle" } as const;
+      const kept = withoutUndoneApplies(entries).filter((e) => e.height >= startBlock);
+      const applies = kept.filter((e) => e.kind === "apply").map((e) => e.indexBlockHash);
+      const [[state], laterRollbacks, blocks] = await Promise.all([
+        tx<{ tip_height: number | null }[]>`select tip_height from chain_state where network = ${network}`,
+        tx<{ index_block_hash: string }[]>`
+          select distinct index_block_hash from chain_log
+          where network = ${network} and kind = 'rollback' and seq > ${last.seq}
+            and index_block_hash = any(${applies}::text[])`,
+        loadBlocks(tx, network, applies),
+      ]);
+      const tip = state?.tip_height ?? 0;
+      const willRollBack = new Set(laterRollbacks.map((r) => r.index_block_hash));
+      const schema = quoteIdent(view.schema);
+      const writer = new OpWriter(view.schema, definition);
+      let height = 0;
+      let ops = 0;
+      let events = 0;
+      // A write that fails is reported at the block being written (exact in per-block mode).
+      const flush = async () => {
+        try {
+          await writer.flush(tx);
+        } catch (err) {
+          if (isTransientDbError(err)) throw err;
+          throw new ViewHandlerError(`writing the view's rows failed: ${(err as Error).message}`, height);
+        }
+      };
+      for (const entry of kept) {
+        height = entry.height;
+        if (entry.kind === "rollback") {
+          await flush();
+          const [marker] = await tx.unsafe(
+            `select exists (select 1 from ${schema}."_undo" where index_block_hash = $1 and table_name = '') as ok`,
+            [entry.indexBlockHash],
+          );
+          if (!marker?.ok) {
+            throw new ViewHandlerError(
+              `block ${entry.indexBlockHash} was rolled back, but it was applied without undo data (it was deeper than VIEW_UNDO_DEPTH below the tip); reindex the view`,
+              entry.height,
+            );
+          }
+          await tx`select second_layer_view_undo(${view.schema}, ${entry.indexBlockHash})`;
+          continue;
+        }
+        const data = blocks.get(entry.indexBlockHash);
+        if (!data) throw new Error(`chain log seq ${entry.seq}: block ${entry.indexBlockHash} is not stored`);
+        const planned = planBlock(view.compiled, view.index, data);
+        ops += planned.length;
+        events += data.rows.events.length;
+        const undo = tip - entry.height < opts.undoDepth || willRollBack.has(entry.indexBlockHash);
+        if (undo) {
+          await flush();
+          await tx`
+            select set_config('second_layer.undo_block', ${entry.indexBlockHash}, true),
+                   set_config('second_layer.undo_height', ${String(entry.height)}, true)`;
+          await tx.unsafe(
+            `insert into ${schema}."_undo" (index_block_hash, block_height, table_name, row_id) values ($1, $2, '', 0)`,
+            [entry.indexBlockHash, entry.height],
+          );
+        }
+        await writer.add(tx, planned);
+        if (undo || opts.perBlock) await flush();
+        if (undo) await tx`select set_config('second_layer.undo_block', '', true)`;
+      }
+      await flush();
+      await tx.unsafe(`delete from ${schema}."_undo" where block_height < $1`, [tip - opts.undoDepth]);
+      const moved = await tx`
+        update views set last_seq = ${last.seq}, updated_at = now(),
+          processed_height = coalesce(${kept.filter((e) => e.kind === "apply").at(-1)?.height ?? null}::int, processed_height)
+        where id = ${view.id} and last_seq = ${cursor} and version = ${view.version}`;
+      if (moved.count !== 1) throw new Stale();
+      return { status: "progress", entries: entries.length, ops, events } as const;
+    });
+  } catch (err) {
+    if (err instanceof Stale) return { status: "stale" };
+    throw err;
+  }
+}
+
+/** Stops a view at the block it could not apply, with a reason a person can act on. */
+export async function recordViewError(sql: Sql, view: LoadedView, err: ViewHandlerError): Promise<void> {
+  await sql`
+    update views set status = 'error', status_reason = ${err.message.slice(0, 2000)}, error_height = ${err.height},
+      updated_at = now()
+    where id = ${view.id} and version = ${view.version}`;
+}

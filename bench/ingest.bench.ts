@@ -1,9 +1,9 @@
 import { blockRow, blockRows } from "@second-layer/indexer/store/block-rows";
 import { connect, type Db } from "@second-layer/shared/db/connect";
 import { newBlockSchema } from "@second-layer/shared/stacks/node-payloads";
+import { generateChain, signTransactionPool } from "@second-layer/simulator/generate-chain";
 import { type BenchCluster, expectChainRows, settle, startBenchCluster } from "./bench-postgres.ts";
 import { replayFixtures } from "./fixture-replay.ts";
-import { generateChain, signTransactionPool } from "./generate-chain.ts";
 import { killIndexers, startIndexerProcess } from "./indexer-process.ts";
 import { onInterrupt } from "./on-interrupt.ts";
 import { percentile } from "./percentile.ts";

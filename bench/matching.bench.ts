@@ -3,8 +3,8 @@ import { blockRows } from "@second-layer/indexer/store/block-rows";
 import type { ChainBlockRows } from "@second-layer/shared/streams/chain-rows";
 import { parseStreamFilters, parseStreamOptions, type StreamFilterInput } from "@second-layer/shared/streams/filters";
 import { FilterIndex } from "@second-layer/shared/streams/match";
+import { generateChain, signTransactionPool } from "@second-layer/simulator/generate-chain";
 import { AddressVersion, addressFromVersionHash, addressToString } from "@stacks/transactions";
-import { generateChain, signTransactionPool } from "./generate-chain.ts";
 import type { BenchResult } from "./run.ts";
 
 // Matching time per block (20 transactions, 60 events) with few and with many active streams. The

@@ -5,7 +5,7 @@ import { connect, type Db } from "@second-layer/shared/db/connect";
 import { removeLocalPostgres, startLocalPostgres } from "@second-layer/shared/db/local-postgres";
 import { migrate } from "@second-layer/shared/db/migrate";
 import { createLogger } from "@second-layer/shared/logger";
-import { generateChain, signTransactionPool } from "./generate-chain.ts";
+import { generateChain, signTransactionPool } from "@second-layer/simulator/generate-chain";
 import type { BenchResult } from "./run.ts";
 
 // `sl rebuild` re-derives every stored block's rows from its journaled body. Its limit is writing

@@ -6,19 +6,16 @@ import { SecretsBox } from "@second-layer/shared/secrets-box";
 import { type DeliveryPayload, deliveryBody } from "@second-layer/shared/streams/delivery-body";
 import { changeStreamStatus, createStream, type StreamContext } from "@second-layer/shared/streams/store";
 import { parseAllowedHosts } from "@second-layer/shared/webhooks/url-guard";
+import {
+  chainAccounts,
+  generateChain,
+  type PooledTx,
+  signTransactionPool,
+} from "@second-layer/simulator/generate-chain";
 import type { Subprocess } from "bun";
 import { Webhook } from "standardwebhooks";
 import { Agent, request } from "undici/index.js";
 import { type BenchCluster, settle, startBenchCluster } from "./bench-postgres.ts";
-import {
-  generateChain,
-  MARKET,
-  type PooledTx,
-  RECIPIENT,
-  SENDERS,
-  signTransactionPool,
-  TOKEN,
-} from "./generate-chain.ts";
 import { killIndexers, startIndexerProcess, waitForHealth } from "./indexer-process.ts";
 import { onInterrupt } from "./on-interrupt.ts";
 import { percentile } from "./percentile.ts";
@@ -61,8 +58,12 @@ function envNumber(name: string, fallback: number): number {
  * gets the i-th (cycling), with the sender varied so that no two neighbours are alike.
  */
 function filtersFor(i: number): unknown[] {
-  const even = SENDERS[(i * 2) % 10] as string;
-  const odd = SENDERS[(i * 2 + 1) % 10] as string;
+  // Every block has two transactions of each sender: STX transfers to the recipient from the
+  // even-numbered ones, marketplace calls (FT transfers of the token, an STX fee to the deployer, an
+  // NFT mint, a print) from the odd-numbered ones.
+  const { senders, market: MARKET, token: TOKEN, recipient: RECIPIENT } = chainAccounts(NETWORK);
+  const even = senders[(i * 2) % 10] as string;
+  const odd = senders[(i * 2 + 1) % 10] as string;
   const all: unknown[][] = [
     [{ type: "block" }],
     [{ type: "stx_transfer", sender: even }],

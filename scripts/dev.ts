@@ -141,6 +141,24 @@ function persistedSecret(file: string, make: () => string): { value: string; cre
   return { value, created: true };
 }
 
+/** `--demo` (or `bun run demo`): a simulated node, an example stream with a receiver, an example view. */
+const DEMO = process.argv.includes("--demo");
+
+async function waitUntilReady(urls: string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const url of urls) {
+    while (
+      !(await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
+      if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
+      await Bun.sleep(200);
+    }
+  }
+}
+
 async function main(): Promise<number> {
   let pg: LocalPostgres | undefined;
   let databaseUrl = process.env.DATABASE_URL;
@@ -163,11 +181,13 @@ async function main(): Promise<number> {
     finished = r;
   });
 
+  let stopDemo: (() => Promise<void>) | null = null;
   const shutdown = async (reason: string, code: number, signal?: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     exitCode = code;
     say(`${reason}: stopping services`);
+    await stopDemo?.();
     // Ctrl-C reaches the children too (same process group); give them a moment to act on it alone
     // before forwarding, so a service does not run its shutdown twice.
     if (signal) await Bun.sleep(300);
@@ -239,6 +259,18 @@ async function main(): Promise<number> {
         ? `admin API key (shown once; kept in ${ADMIN_KEY_FILE}): ${adminKey.value}`
         : `admin API key: in ${process.env.API_BOOTSTRAP_KEY ? "API_BOOTSTRAP_KEY" : ADMIN_KEY_FILE}`,
     );
+    if (DEMO) {
+      await waitUntilReady(["http://127.0.0.1:3700/health", "http://127.0.0.1:3800/ready"]);
+      const { startDemo } = await import("./demo/run-demo.ts");
+      stopDemo = await startDemo({
+        indexerUrl: "http://127.0.0.1:3700",
+        apiUrl: "http://127.0.0.1:3800",
+        adminKey: adminKey.value,
+        network: process.env.STACKS_NETWORK === "testnet" ? "testnet" : "mainnet",
+        receiverPort: 3999,
+        say: (line) => say(`demo ${line}`),
+      });
+    }
   } catch (err) {
     process.stderr.write(`dev: ${(err as Error).message}\n`);
     await shutdown("start-up failed", 1);

@@ -2,10 +2,11 @@ import type { Config } from "@second-layer/shared/config";
 import type { Db } from "@second-layer/shared/db/connect";
 import type { Logger } from "@second-layer/shared/logger";
 import { redactUrl } from "@second-layer/shared/redact-url";
+import { foreignAddress } from "@second-layer/shared/stacks/principals";
 import { backfillerFromConfig } from "./backfill/configure.ts";
 import { createIndexerApp } from "./http/app.ts";
 import { ByteBudget } from "./http/byte-budget.ts";
-import { Ingestor } from "./ingest/ingestor.ts";
+import { Ingestor, warnForeignNetwork } from "./ingest/ingestor.ts";
 import { describeGaps, integrityReport } from "./integrity/integrity.ts";
 import { NodeTipFollower } from "./integrity/node-tip-follower.ts";
 
@@ -39,6 +40,16 @@ export async function startIndexer(opts: { config: Config; db: Db; log: Logger }
     }
   }
   const ingestor = new Ingestor(db, network, log);
+  // Said at start-up too, from the tip's transactions: a node on another network fed this database.
+  const tipSenders = await db.sql<{ sender_address: string | null }[]>`
+    select t.sender_address from chain_state s
+    join transactions t on t.network = s.network and t.index_block_hash = s.tip_index_block_hash
+    where s.network = ${network}`;
+  const foreign = foreignAddress(
+    network,
+    tipSenders.map((t) => t.sender_address),
+  );
+  if (foreign) warnForeignNetwork(log, network, foreign);
   const nodeTip = config.STACKS_NODE_RPC_URL
     ? new NodeTipFollower({
         db,

@@ -1,7 +1,11 @@
 import { expect, test } from "bun:test";
 import { Ingestor, MAX_WARNED_PATHS } from "@second-layer/indexer/ingest/ingestor";
+import { startIndexer } from "@second-layer/indexer/start";
+import { loadConfig } from "@second-layer/shared/config";
 import pino from "pino";
+import { onCleanup } from "../../../test/support/cleanup.ts";
 import { createTestDatabase } from "../../../test/support/database.ts";
+import { fixture } from "../../../test/support/fixtures.ts";
 import { hashOf, syntheticBlock } from "../../../test/support/synthetic-blocks.ts";
 
 test("logs: one warning per unknown path, an info line per block with its height", async () => {
@@ -38,4 +42,36 @@ test("the unknown-path warning remembers at most MAX_WARNED_PATHS paths, forgett
   expect(warned.length).toBe(paths.length);
   await ingestor.ingest(paths[0]!, body);
   expect(warned.slice(paths.length)).toEqual([paths[0]!]);
+});
+
+test("blocks of another network than STACKS_NETWORK are warned about, once, on ingest and at start-up", async () => {
+  const db = await createTestDatabase();
+  const lines: Record<string, any>[] = [];
+  const log = pino({ level: "warn" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  // mocknet.tsv is a testnet recording; this indexer is set to mainnet.
+  const ingestor = new Ingestor(db, "mainnet", log);
+  const rows = fixture("mocknet.tsv").filter((r) => r.path === "/new_block");
+  for (const row of rows) await ingestor.ingest(row.path, new TextEncoder().encode(row.payload));
+  const warnings = lines.filter((l) => l.msg.includes("not a mainnet address"));
+  expect(warnings).toHaveLength(1);
+  expect(warnings[0]?.address).toMatch(/^S[TN]/);
+  // The same database on a testnet indexer: not a word.
+  const quiet: Record<string, any>[] = [];
+  const testnet = new Ingestor(
+    db,
+    "testnet",
+    pino({ level: "warn" }, { write: (l: string) => quiet.push(JSON.parse(l)) }),
+  );
+  await testnet.ingest(rows[0]!.path, new TextEncoder().encode(rows[0]!.payload));
+  expect(quiet.filter((l) => l.msg.includes("not a"))).toEqual([]);
+  // A mainnet indexer started over the stored chain says it at start-up, from the tip's transactions.
+  const startLines: Record<string, any>[] = [];
+  const config = loadConfig({ STACKS_NETWORK: "mainnet", DATABASE_URL: db.url, PORT: "0", LOG_LEVEL: "warn" });
+  const indexer = await startIndexer({
+    config,
+    db,
+    log: pino({ level: "warn" }, { write: (l: string) => startLines.push(JSON.parse(l)) }),
+  });
+  onCleanup(() => indexer.stop());
+  expect(startLines.filter((l) => l.msg.includes("not a mainnet address"))).toHaveLength(1);
 });

@@ -1,3 +1,4 @@
+import type { StacksNetwork } from "@second-layer/shared/config";
 import { type Db, isTransientDbError, type Sql } from "@second-layer/shared/db/connect";
 import type { BlockSource } from "@second-layer/shared/db/tables";
 import type { Logger } from "@second-layer/shared/logger";
@@ -16,6 +17,14 @@ import { JOURNAL_ONLY_ROUTES, PayloadError, ROUTES, type Route } from "./routes.
 export type IngestOutcome =
   | { ok: true; journalId: string; path: string; result: unknown; duplicate?: true }
   | { ok: false; journalId: string; path: string; error: FailureInfo };
+
+/** Said once per process: blocks of another network than STACKS_NETWORK are being indexed. */
+export function warnForeignNetwork(log: Logger, network: string, address: string): void {
+  log.warn(
+    { network, address },
+    `the node's blocks carry ${address}, which is not a ${network} address: is the node on another network? Set STACKS_NETWORK to the node's network`,
+  );
+}
 
 /** Postgres is unreachable: nothing was stored, and the sender should retry (HTTP 503). */
 export class DatabaseUnavailableError extends Error {
@@ -76,10 +85,11 @@ function failureOf(err: unknown): FailureInfo {
  */
 export class Ingestor {
   private readonly warnedPaths = new Set<string>();
+  private warnedNetwork = false;
 
   constructor(
     private readonly db: Db,
-    readonly network: string,
+    readonly network: StacksNetwork,
     private readonly log: Logger,
   ) {}
 
@@ -102,6 +112,7 @@ export class Ingestor {
       }
     }
     return await this.guard(async () => {
+      let foreign: string | null = null;
       if (!failure) {
         try {
           const outcome = await this.db.sql.begin(async (tx) => {
@@ -116,6 +127,8 @@ export class Ingestor {
             ]);
             if (copy !== null) throw new AlreadyStored(copy);
             const prepared = route ? prepare(route, json) : undefined;
+            if (!this.warnedNetwork && route?.foreignAddress)
+              foreign = route.foreignAddress(prepared as never, this.network);
             const ctx = { ...lookedUp, network: this.network, journalId, source, state };
             const result = route ? await route.store(tx, prepared as never, ctx) : null;
             if (route?.isDuplicate?.(result))
@@ -125,6 +138,10 @@ export class Ingestor {
           const fields = { path, journalId: outcome.journalId, source, bytes: body.byteLength };
           if (route?.describe) this.log.info({ ...fields, ...route.describe(outcome.result) }, "ingested");
           else this.log.debug(fields, "ingested");
+          if (foreign && !this.warnedNetwork) {
+            this.warnedNetwork = true;
+            warnForeignNetwork(this.log, this.network, foreign);
+          }
           return outcome;
         } catch (err) {
           if (err instanceof AlreadyStored) return this.duplicate(path, err.journalId, source);

@@ -1,3 +1,4 @@
+import type { StacksNetwork } from "@second-layer/shared/config";
 import type { Sql } from "@second-layer/shared/db/connect";
 import type { BlockSource } from "@second-layer/shared/db/tables";
 import { decodeTransaction } from "@second-layer/shared/stacks/decode-transaction";
@@ -9,6 +10,7 @@ import {
   newMempoolTxSchema,
   newMicroblocksSchema,
 } from "@second-layer/shared/stacks/node-payloads";
+import { foreignAddress } from "@second-layer/shared/stacks/principals";
 import type { z } from "zod";
 import { blockRows } from "../store/block-rows.ts";
 import {
@@ -59,6 +61,8 @@ export interface Route<P = unknown> {
   isDuplicate?(result: unknown): boolean;
   /** Log fields for a committed result, for routes worth an info line per POST (blocks). */
   describe?(result: unknown): Record<string, unknown>;
+  /** An address in the body that belongs to another network than the indexer's (a misconfigured node). */
+  foreignAddress?(prepared: P, network: StacksNetwork): string | null;
 }
 
 function validate<S extends z.ZodType>(schema: S, json: unknown, what: string): z.infer<S> {
@@ -83,6 +87,11 @@ const newBlock: Route<{ payload: z.infer<typeof newBlockSchema>; rows: ReturnTyp
     const payload = validate(newBlockSchema, json, "/new_block body");
     return { payload, rows: blockRows(payload) };
   },
+  foreignAddress: ({ rows }, network) =>
+    foreignAddress(
+      network,
+      rows.transactions.map((t) => t.sender_address),
+    ),
   async storedCopy(sql, network, json, source) {
     const hash = blockHashOf(json);
     const stored = hash === null ? null : await storedBlock(sql, network, hash);

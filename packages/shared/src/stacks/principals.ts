@@ -65,3 +65,15 @@ export function assetIdentifierProblem(id: string, network: StacksNetwork): stri
   if (clarityNameProblem(asset)) return `"${asset}" is not a valid asset name`;
   return contractIdProblem(id.slice(0, sep), network);
 }
+
+/**
+ * The first of `addresses` (as the node's blocks carry them, canonical) that belongs to the other kind
+ * of network than `network`, or null. A testnet node feeding an indexer set to mainnet shows here.
+ */
+export function foreignAddress(network: StacksNetwork, addresses: Iterable<string | null>): string | null {
+  const ours = network === "mainnet" ? ["SP", "SM"] : ["ST", "SN"];
+  for (const address of addresses) {
+    if (address && /^S[PMTN]/.test(address) && !ours.includes(address.slice(0, 2))) return address;
+  }
+  return null;
+}

@@ -26,10 +26,12 @@ import type { BenchResult } from "./run.ts";
 // 127.0.0.1.
 // 1. Latency: 100 active streams with varied filters that every generated block satisfies; blocks
 //    POSTed to /new_block one at a time at a steady rate; for every delivery, the time from the start
-//    of its block's POST to the webhook's arrival. Targets p50 < 30 ms, p99 < 150 ms.
-// 2. Throughput: deliveries queued for paused streams, then the streams resumed; deliveries/s until
-//    the worker has recorded every one as delivered, beside a bare undici POST loop with the same
-//    concurrency and the same bodies to the same receiver. Target >= 1,000/s.
+//    of its block's POST to the webhook's arrival, beside the POST's own time (the block stored: no
+//    webhook can come sooner). Targets p50 <= 30 ms, p99 <= 150 ms.
+// 2. Throughput: deliveries queued for paused streams, which are resumed with the worker stopped; the
+//    worker comes back to the backlog, and deliveries/s are counted from its first send to the last
+//    acknowledgement recorded, beside a bare undici POST loop with the same concurrency and the same
+//    bodies to the same receiver. Target >= 1,000/s.
 // BENCH_STREAM_BLOCKS (latency blocks, default 100), BENCH_STREAM_INTERVAL_MS (default 1000: 100 deliveries/s,
 // five times the pace of mainnet blocks; lower it to see the latency under load),
 // BENCH_QUEUE_STREAMS x BENCH_QUEUE_BLOCKS (queued deliveries, default 40 x 500).
@@ -280,7 +282,10 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, what: str
 }
 
 interface LatencyFigures {
+  /** Every timed delivery: POST start to the webhook's arrival, ascending. */
   latencies: number[];
+  /** The timed POSTs themselves (the block stored and acknowledged), ascending. */
+  ingest: number[];
   blocks: number;
   intervalMs: number;
 }
@@ -312,19 +317,23 @@ async function measureLatency(
       if (posted === undefined) receiver.errors.push(`a delivery of block ${height}, which was not posted`);
       else if (height > CHAIN_WARMUP_BLOCKS + DELIVERY_WARMUP_BLOCKS) latencies.push(at - posted);
     };
+    const ingest: number[] = [];
     const started = performance.now();
     for (let i = CHAIN_WARMUP_BLOCKS; i < bodies.length; i++) {
       const wait = started + (i - CHAIN_WARMUP_BLOCKS) * intervalMs - performance.now();
       if (wait > 0) await Bun.sleep(wait);
-      postedAt.set(i + 1, performance.now());
+      const posted = performance.now();
+      postedAt.set(i + 1, posted);
       await postBlock(base, bodies[i] as string);
+      if (i + 1 > CHAIN_WARMUP_BLOCKS + DELIVERY_WARMUP_BLOCKS) ingest.push(performance.now() - posted);
     }
     const expected = LATENCY_STREAMS * (DELIVERY_WARMUP_BLOCKS + blocks);
     await receiver.waitFor(() => receiver.delivered >= expected, 120_000, `${expected} deliveries`, workers);
     if (latencies.length !== LATENCY_STREAMS * blocks) {
       throw new Error(`${latencies.length} timed deliveries, expected ${LATENCY_STREAMS * blocks}`);
     }
-    return { latencies: latencies.sort((a, b) => a - b), blocks, intervalMs };
+    const ascending = (a: number, b: number) => a - b;
+    return { latencies: latencies.sort(ascending), ingest: ingest.sort(ascending), blocks, intervalMs };
   } finally {
     receiver.stop();
     await db.close();
@@ -445,38 +454,33 @@ export async function run(): Promise<BenchResult[]> {
     const latency = await measureLatency(cluster, pool, running);
     killAll();
     const delivery = await measureThroughput(cluster, pool, running);
-    const p50 = percentile(latency.latencies, 50);
-    const p99 = percentile(latency.latencies, 99);
     const shape = `${LATENCY_STREAMS} streams, ${latency.blocks} blocks at ${(1000 / latency.intervalMs).toFixed(1)}/s`;
+    // A webhook cannot arrive before its block is stored: the POST's own time is the floor.
+    const latencyRow = (p: number, target: number): BenchResult => {
+      const value = percentile(latency.latencies, p);
+      const baseline = percentile(latency.ingest, p);
+      return {
+        name: `streams: /new_block POST → webhook p${p} (${shape}; baseline: the POST itself)`,
+        value,
+        unit: "ms",
+        baseline,
+        ratio: value / baseline,
+        target: { of: "value", atMost: target },
+      };
+    };
     return [
-      {
-        name: `streams: /new_block POST → webhook p50 (${shape}; target ${P50_TARGET_MS} ms)`,
-        value: p50,
-        unit: "ms",
-        baseline: P50_TARGET_MS,
-        ratio: p50 / P50_TARGET_MS,
-      },
-      {
-        name: `streams: /new_block POST → webhook p99 (target ${P99_TARGET_MS} ms)`,
-        value: p99,
-        unit: "ms",
-        baseline: P99_TARGET_MS,
-        ratio: p99 / P99_TARGET_MS,
-      },
+      latencyRow(50, P50_TARGET_MS),
+      latencyRow(99, P99_TARGET_MS),
       {
         name:
           `streams: deliveries/s (${delivery.streams} streams × ${delivery.blocks} queued, ` +
           `WORKER_CONCURRENCY=${delivery.concurrency} (default), ${Math.round(delivery.meanBodyBytes)} B mean body; ` +
-          `baseline: bare undici POST loop; target ${THROUGHPUT_TARGET}/s)`,
+          "baseline: bare undici POST loop, same bodies and concurrency)",
         value: delivery.workerPerSecond,
         unit: "deliveries/s",
         baseline: delivery.baselinePerSecond,
         ratio: delivery.workerPerSecond / delivery.baselinePerSecond,
-      },
-      {
-        name: `bare undici POST loop, same bodies, ${delivery.concurrency} in flight`,
-        value: delivery.baselinePerSecond,
-        unit: "requests/s",
+        target: { of: "value", atLeast: THROUGHPUT_TARGET },
       },
     ];
   } finally {

@@ -7,6 +7,7 @@ import { generateApiKey } from "@second-layer/api/auth/api-keys";
 import { connect } from "@second-layer/shared/db/connect";
 import { type LocalPostgres, startLocalPostgres } from "@second-layer/shared/db/local-postgres";
 import { migrate } from "@second-layer/shared/db/migrate";
+import { ensureSecretFile, generateSecretsKey } from "@second-layer/shared/secret-files";
 
 interface Service {
   name: string;
@@ -120,25 +121,13 @@ async function pipeLines(stream: ReadableStream<Uint8Array>, prefix: string, out
  * in .sl-data (losing it would make every stored stream secret unreadable).
  */
 function devSecretsKey(): string {
-  if (process.env.SECRETS_KEY) return process.env.SECRETS_KEY;
-  return persistedSecret(SECRETS_KEY_FILE, () =>
-    Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"),
-  ).value;
+  return process.env.SECRETS_KEY || ensureSecretFile(SECRETS_KEY_FILE, generateSecretsKey).value;
 }
 
 /** The admin API key: API_BOOTSTRAP_KEY if set, else one generated on the first run and printed. */
 function devAdminKey(): { value: string; created: boolean } {
   if (process.env.API_BOOTSTRAP_KEY) return { value: process.env.API_BOOTSTRAP_KEY, created: false };
-  return persistedSecret(ADMIN_KEY_FILE, generateApiKey);
-}
-
-/** A value generated on the first run and kept in .sl-data (mode 600), unless the environment sets it. */
-function persistedSecret(file: string, make: () => string): { value: string; created: boolean } {
-  mkdirSync(DATA_DIR, { recursive: true });
-  if (existsSync(file)) return { value: readFileSync(file, "utf8").trim(), created: false };
-  const value = make();
-  writeFileSync(file, `${value}\n`, { mode: 0o600 });
-  return { value, created: true };
+  return ensureSecretFile(ADMIN_KEY_FILE, generateApiKey);
 }
 
 /** `--demo` (or `bun run demo`): a simulated node, an example stream with a receiver, an example view. */

@@ -13,6 +13,7 @@ Commands:
   integrity                     print the integrity report of STACKS_NETWORK as JSON
   rebuild [--from H] [--to H]   re-derive stored blocks' rows from the journal with today's decoder
           [--restart]           (resumes an interrupted run of the same range unless --restart)
+  init-secrets --dir DIR        generate SECRETS_KEY and the admin API key into DIR once (prints the key once)
 `;
 
 const [command, ...rest] = process.argv.slice(2);
@@ -29,6 +30,8 @@ async function main(): Promise<number> {
       return await (await import("./integrity-command.ts")).integrityCommand();
     case "rebuild":
       return await (await import("./rebuild-command.ts")).rebuildCommand(rest);
+    case "init-secrets":
+      return await (await import("./init-secrets-command.ts")).initSecretsCommand(rest);
     case undefined:
     case "help":
     case "--help":

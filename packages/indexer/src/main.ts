@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from "@second-layer/shared/config";
 import { connect } from "@second-layer/shared/db/connect";
 import { migrate } from "@second-layer/shared/db/migrate";
 import { createLogger } from "@second-layer/shared/logger";
+import { stopOnSignals } from "@second-layer/shared/shutdown";
 import { IntegrityError, startIndexer } from "./start.ts";
 
 async function main(): Promise<void> {
@@ -13,14 +14,15 @@ async function main(): Promise<void> {
   const db = connect(config.DATABASE_URL);
   await migrate(db.sql, config.DATABASE_URL, log);
   const indexer = await startIndexer({ config, db, log });
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, async () => {
-      log.info({ signal }, "shutting down");
+  stopOnSignals({
+    log,
+    // A POST being stored commits and is answered; the node resends anything it got no answer for.
+    message: "shutting down: finishing the requests in flight",
+    stop: async () => {
       await indexer.stop();
       await db.close();
-      process.exit(0);
-    });
-  }
+    },
+  });
 }
 
 main().catch((err) => {

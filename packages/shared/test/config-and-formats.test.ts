@@ -1,4 +1,9 @@
 import { describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { onCleanup } from "../../../test/support/cleanup.ts";
 import { ConfigError, loadConfig } from "../src/config.ts";
 import { formatEventLogRow, parseEventLog, unescapeCopyText } from "../src/event-log.ts";
 import { inIpRanges, parseIpAddress, parseIpRange } from "../src/ip-ranges.ts";
@@ -70,6 +75,47 @@ describe("loadConfig", () => {
     expect(err).toBeInstanceOf(ConfigError);
     const message = (err as Error).message;
     for (const name of ["STACKS_NETWORK", "PORT", "AUTO_BACKFILL", "DATABASE_URL"]) expect(message).toContain(name);
+  });
+});
+
+describe("secrets from files (X_FILE)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "sl-config-"));
+  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text, { mode: 0o600 });
+    return path;
+  };
+  const key = randomBytes(32).toString("base64");
+  const adminKey = `sk_live_${"a1".repeat(12)}`;
+
+  test("SECRETS_KEY_FILE and API_BOOTSTRAP_KEY_FILE fill the variables, trailing newline and all", () => {
+    const c = loadConfig({
+      SECRETS_KEY_FILE: write("secrets-key", `${key}\n`),
+      API_BOOTSTRAP_KEY_FILE: write("admin-key", `${adminKey}\n`),
+    });
+    expect(c.SECRETS_KEY).toBe(key);
+    expect(c.API_BOOTSTRAP_KEY).toBe(adminKey);
+  });
+
+  test("a value in the environment wins over the file", () => {
+    const other = randomBytes(32).toString("hex");
+    const c = loadConfig({ SECRETS_KEY: other, SECRETS_KEY_FILE: write("ignored", key) });
+    expect(c.SECRETS_KEY).toBe(other);
+  });
+
+  test("a missing or empty file is named with its path; a bad value read from a file is never shown", () => {
+    const missing = join(dir, "nope");
+    const message = configErrorOf({
+      SECRETS_KEY_FILE: missing,
+      API_BOOTSTRAP_KEY_FILE: write("empty", "\n"),
+    });
+    expect(message).toContain(`SECRETS_KEY_FILE="${missing}": cannot read the file (ENOENT)`);
+    expect(message).toContain("API_BOOTSTRAP_KEY_FILE=");
+    expect(message).toContain("the file is empty");
+    const bad = configErrorOf({ SECRETS_KEY_FILE: write("short", "c2hvcnQtYW5kLXNlY3JldA==") });
+    expect(bad).toContain("SECRETS_KEY=(hidden) (read from SECRETS_KEY_FILE): must be 32 bytes");
+    expect(bad).not.toContain("c2hvcnQtYW5kLXNlY3JldA");
   });
 });
 

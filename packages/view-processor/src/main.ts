@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from "@second-layer/shared/config";
 import { connect } from "@second-layer/shared/db/connect";
 import { migrate } from "@second-layer/shared/db/migrate";
 import { createLogger } from "@second-layer/shared/logger";
+import { stopOnSignals } from "@second-layer/shared/shutdown";
 import { startViewProcessor } from "./start.ts";
 
 async function main(): Promise<void> {
@@ -13,17 +14,14 @@ async function main(): Promise<void> {
   const db = connect(config.DATABASE_URL, { max: 6 });
   await migrate(db.sql, config.DATABASE_URL, log);
   const processor = await startViewProcessor({ config, db, log });
-  let stopping = false;
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, async () => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, "shutting down: the batch in hand commits or rolls back");
+  stopOnSignals({
+    log,
+    message: "shutting down: the batch in hand commits or rolls back",
+    stop: async () => {
       await processor.stop();
       await db.close();
-      process.exit(0);
-    });
-  }
+    },
+  });
 }
 
 main().catch((err) => {

@@ -24,7 +24,8 @@ export interface RunningWorker {
   senders: SenderPool;
   /** The port of /health and /metrics. */
   port: number;
-  stop(): Promise<void>;
+  /** Stops; deliveries in flight get `deliveryGraceMs` to finish, then are cancelled and sent again later. */
+  stop(deliveryGraceMs?: number): Promise<void>;
 }
 
 export class WorkerConfigError extends Error {
@@ -129,9 +130,9 @@ export async function startWorker(opts: { config: Config; db: Db; log: Logger })
     matchers,
     senders,
     port: health.port,
-    async stop() {
-      // In-flight deliveries finish (or time out) and their leases are given back; nothing new starts.
-      await Promise.all([senders.stop(), ...[...matchers.values()].map((m) => m.stop())]);
+    async stop(deliveryGraceMs?: number) {
+      // In-flight deliveries finish (or are cancelled) and their leases are given back; nothing new starts.
+      await Promise.all([senders.stop(deliveryGraceMs), ...[...matchers.values()].map((m) => m.stop())]);
       await runner.stop();
       await unlisten();
       await health.stop();

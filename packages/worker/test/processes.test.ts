@@ -103,6 +103,43 @@ describe("worker processes", () => {
     expect(s.receiver.at("drain")).toHaveLength(10);
   });
 
+  test("SIGTERM while a receiver never answers: the worker exits before the webhook timeout; the delivery is cancelled, not recorded, and resent later with the same webhook-id and seq", async () => {
+    const s = await streamScenario();
+    const streamId = await s.stream("stuck");
+    s.receiver.setBehavior("stuck", (n, _r, closed) => (n === 0 ? hang(closed) : ok()));
+    await s.extend("a", 1, 3, "g");
+    // A 15 s webhook timeout is longer than a shutdown may take.
+    const first = await spawnWorker(s.db.url, { LOG_LEVEL: "info", WEBHOOK_TIMEOUT_SECONDS: "15" });
+    stopAfterTest(first.kill);
+    await s.receiver.waitFor(() => s.receiver.at("stuck").length === 1, 20_000, "the delivery that hangs");
+    const cancelled = s.receiver.at("stuck")[0];
+    first.proc.kill("SIGTERM");
+    expect(await first.proc.exited).toBe(0);
+    await first.logged("delivery cancelled by shutdown");
+
+    // Waiting out the timeout would have recorded a failed attempt; cancelling records nothing.
+    const rows = await s.db.sql`
+      select status, seq, attempts, last_error from deliveries where stream_id = ${streamId} order by ordinal`;
+    expect(rows.map((r) => [r.status, r.seq, r.attempts, r.last_error])).toEqual([
+      ["pending", "1", 0, null],
+      ["pending", null, 0, null],
+      ["pending", null, 0, null],
+    ]);
+    const [attempts] = await s.db.sql`select count(*)::int as n from delivery_attempts where stream_id = ${streamId}`;
+    expect(attempts?.n).toBe(0);
+    const [lease] = await s.db.sql`select lease_owner, lease_until from stream_state where stream_id = ${streamId}`;
+    expect(lease).toEqual({ lease_owner: null, lease_until: null });
+
+    const second = await spawnWorker(s.db.url);
+    stopAfterTest(second.kill);
+    await s.receiver.waitFor(() => s.receiver.acknowledged("stuck").length === 3, 20_000, "all three deliveries");
+    await recordedDelivered(s.db.sql, streamId, 3);
+    const acked = s.receiver.acknowledged("stuck");
+    expectGapFreeSeq(acked, streamId);
+    expect(acked[0]?.id).toBe(cancelled?.id as string);
+    expect(s.receiver.at("stuck").map((r) => r.seq)).toEqual([1, 1, 2, 3]);
+  });
+
   for (const processes of [2, 3]) {
     test(`${processes} worker processes on one database: every delivery acknowledged once, each stream in order, all delivered`, async () => {
       const s = await streamScenario();

@@ -12,6 +12,8 @@ export interface WebhookRequest {
   secrets: string[];
   timeoutMs: number;
   dispatcher: Dispatcher;
+  /** Cancels the request (a worker shutting down); the outcome then says `aborted`. */
+  signal?: AbortSignal;
 }
 
 export type WebhookOutcome =
@@ -25,6 +27,11 @@ export type WebhookOutcome =
       /** 410 Gone: the receiver asks us to stop; the stream is disabled. */
       gone: boolean;
       retryAfterMs: number | null;
+      /**
+       * Cancelled through `signal`: not an attempt that failed, and the receiver may or may not have
+       * seen it. The delivery goes out again later with the same webhook-id.
+       */
+      aborted: boolean;
     };
 
 /** `Retry-After` as milliseconds: delta-seconds or an HTTP date; null when absent or unreadable. */
@@ -62,7 +69,9 @@ export async function postWebhook(req: WebhookRequest): Promise<WebhookOutcome> 
       body: req.body,
       headersTimeout: req.timeoutMs,
       bodyTimeout: req.timeoutMs,
-      signal: AbortSignal.timeout(req.timeoutMs),
+      signal: req.signal
+        ? AbortSignal.any([AbortSignal.timeout(req.timeoutMs), req.signal])
+        : AbortSignal.timeout(req.timeoutMs),
     });
     const snippet = await readSnippet(res.body);
     if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true, status: res.statusCode, ms: ms(), snippet };
@@ -75,6 +84,7 @@ export async function postWebhook(req: WebhookRequest): Promise<WebhookOutcome> 
       snippet,
       gone: res.statusCode === 410,
       retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null)),
+      aborted: false,
     };
   } catch (err) {
     const e = err as Error & { code?: string };
@@ -82,7 +92,17 @@ export async function postWebhook(req: WebhookRequest): Promise<WebhookOutcome> 
       e.name === "TimeoutError" || e.code === "UND_ERR_HEADERS_TIMEOUT"
         ? `timed out after ${req.timeoutMs} ms`
         : e.message;
-    return { ok: false, status: null, ms: ms(), error: reason, snippet: null, gone: false, retryAfterMs: null };
+    const aborted = req.signal?.aborted === true;
+    return {
+      ok: false,
+      status: null,
+      ms: ms(),
+      error: aborted ? "cancelled: the sender is shutting down" : reason,
+      snippet: null,
+      gone: false,
+      retryAfterMs: null,
+      aborted,
+    };
   }
 }
 

@@ -24,6 +24,8 @@ export interface SenderPoolOptions {
  */
 export class SenderPool {
   private stopping = false;
+  /** Cancels the deliveries still in flight when a shutdown's grace period is over. */
+  private readonly abort = new AbortController();
   private readonly slots: Promise<void>[] = [];
   private waiters: (() => void)[] = [];
   /** Pokes so far: a slot that was busy when one came looks again instead of sleeping. */
@@ -50,11 +52,16 @@ export class SenderPool {
     for (const w of waiters) w();
   }
 
-  /** Finishes the deliveries in flight and gives their leases back; claims nothing new. */
-  async stop(): Promise<void> {
+  /**
+   * Claims nothing new, lets the deliveries in flight finish for up to `graceMs`, then cancels the
+   * rest (they stay pending and go out again, same webhook-id), and gives every lease back.
+   */
+  async stop(graceMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.stopping = true;
     this.poke();
+    const timer = Number.isFinite(graceMs) ? setTimeout(() => this.abort.abort(), graceMs) : undefined;
     await Promise.all(this.slots);
+    clearTimeout(timer);
   }
 
   private async slot(): Promise<void> {
@@ -66,7 +73,7 @@ export class SenderPool {
         lease = await sender.claim(this.opts.networks);
         if (lease) {
           this.busy.add(lease.stream.id);
-          const due = await sender.drain(lease, this.perLease, () => this.stopping);
+          const due = await sender.drain(lease, this.perLease, () => this.stopping, this.abort.signal);
           if (due) this.wakeAt(due);
           continue;
         }

@@ -266,12 +266,19 @@ export class StreamSender {
 
   /**
    * Sends a leased stream's deliveries in order, up to `max`, or until `stopping()` says so (the
-   * delivery in flight is finished). A success is recorded and the next head numbered in one
+   * delivery in flight is finished); `abort` cancels that delivery instead (shutdown ran out of time):
+   * it is not recorded as an attempt, stays pending with its seq and webhook-id, and the stream is due
+   * again at once for whoever runs next. A success is recorded and the next head numbered in one
    * statement, so a delivery costs one commit, and a crash finds at most the one delivery in flight
    * unrecorded. Returns the time the stream falls due when the lease went back with a known one (a
    * retry, a held apply), so the caller can look then.
    */
-  async drain(lease: Lease, max: number, stopping: () => boolean = () => false): Promise<Date | null> {
+  async drain(
+    lease: Lease,
+    max: number,
+    stopping: () => boolean = () => false,
+    abort?: AbortSignal,
+  ): Promise<Date | null> {
     const { stream } = lease;
     let { head, wakeAt } = lease;
     let sent = 0;
@@ -286,7 +293,17 @@ export class StreamSender {
         secrets: lease.secrets,
         timeoutMs: this.deps.timeoutMs,
         dispatcher: this.deps.dispatcher,
+        signal: abort,
       });
+      if (!outcome.ok && outcome.aborted) {
+        this.deps.log.info(
+          { streamId: stream.id, deliveryId: current.id, seq },
+          "delivery cancelled by shutdown; it will be sent again",
+        );
+        const now = new Date();
+        await this.release(stream.id, now);
+        return now;
+      }
       this.deps.metrics.attempts.inc({ network: stream.network, outcome: outcome.ok ? "success" : "failure" });
       this.deps.metrics.attemptSeconds.observe({ network: stream.network }, outcome.ms / 1000);
       if (outcome.ok) {
@@ -449,7 +466,7 @@ export class StreamSender {
       where id = ${streamId} and status = 'active'`;
   }
 
-  /** Gives the lease back after a failed attempt: due at `due` (a retry), or not at all (null: stopped). */
+  /** Gives the lease back: due at `due` (a retry; now, after a cancelled delivery), or not at all (null: stopped). */
   private async release(streamId: string, due: Date | null): Promise<void> {
     const { db, workerId } = this.deps;
     await db.sql`

@@ -26,14 +26,15 @@ async function drain(proc: Subprocess<"ignore", "pipe", "inherit">, onChunk: (ch
   for await (const chunk of proc.stdout) onChunk(chunk);
 }
 
-async function waitForHealth(proc: Subprocess, base: string): Promise<void> {
+/** Waits until a service's /health answers 2xx; fails early if its process exits. */
+export async function waitForHealth(proc: Subprocess, base: string, what = "indexer"): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`indexer exited during start-up with code ${proc.exitCode}`);
+    if (proc.exitCode !== null) throw new Error(`${what} exited during start-up with code ${proc.exitCode}`);
     if ((await fetch(`${base}/health`).catch(() => null))?.ok) return;
     await Bun.sleep(50);
   }
-  throw new Error("indexer did not answer /health within 30 s");
+  throw new Error(`${what} did not answer /health within 30 s`);
 }
 
 export async function startIndexerProcess(databaseUrl: string, network: string): Promise<IndexerProcess> {

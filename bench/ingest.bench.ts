@@ -6,6 +6,7 @@ import { type BenchCluster, expectChainRows, settle, startBenchCluster } from ".
 import { replayFixtures } from "./fixture-replay.ts";
 import { killIndexers, startIndexerProcess } from "./indexer-process.ts";
 import { onInterrupt } from "./on-interrupt.ts";
+import { percentile } from "./percentile.ts";
 import type { BenchResult } from "./run.ts";
 
 // Sequential `/new_block` ingest, one POST at a time as a node delivers blocks, against the machine's
@@ -26,11 +27,6 @@ const PHASE_BLOCKS = 250;
 const MIN_ROUNDS = 4;
 const P99_TARGET_MS = 10;
 const RATIO_TARGET = 0.6;
-
-/** Nearest-rank percentile of an ascending array. */
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
 
 async function postBlocks(base: string, bodies: string[]): Promise<{ seconds: number; latencies: number[] }> {
   const latencies: number[] = [];

@@ -71,7 +71,6 @@ export async function startWorker(opts: { config: Config; db: Db; log: Logger })
     failureThreshold: config.STREAM_FAILURE_THRESHOLD,
   });
   const senders = new SenderPool({
-    db,
     log: log.child({ component: "senders" }),
     sender,
     workerId,

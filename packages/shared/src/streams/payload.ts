@@ -210,13 +210,44 @@ export function blockPayload(b: ChainBlock, options: Pick<PayloadOptions, "inclu
   return out;
 }
 
+/**
+ * Renderings of rows kept for the next stream that matched the same row: a block's events go into
+ * the payload of every stream that matched them, decoded once (per set of options), not per stream.
+ * Keyed by the row object, so the renderings go when the rows do.
+ */
+export type PayloadCache = WeakMap<ChainEvent | ChainTransaction, Map<string, EventPayload | TransactionPayload>>;
+
+function rendered<T extends EventPayload | TransactionPayload>(
+  cache: PayloadCache | undefined,
+  row: ChainEvent | ChainTransaction,
+  options: string,
+  render: () => T,
+): T {
+  if (!cache) return render();
+  let byOptions = cache.get(row);
+  if (!byOptions) {
+    byOptions = new Map();
+    cache.set(row, byOptions);
+  }
+  let out = byOptions.get(options) as T | undefined;
+  if (out === undefined) {
+    out = render();
+    byOptions.set(options, out);
+  }
+  return out;
+}
+
 /** The `matches` of a webhook body for one stream's match in a block. */
 export function matchesPayload(
   match: Pick<StreamMatch, "transactions" | "events">,
   options: PayloadOptions,
+  cache?: PayloadCache,
 ): { transactions: TransactionPayload[]; events: EventPayload[] } {
+  const { decodeClarityValues, includeRawTx } = options;
   return {
-    transactions: match.transactions.map((t) => transactionPayload(t, options)),
-    events: match.events.map((e) => eventPayload(e, options)),
+    transactions: match.transactions.map((t) =>
+      rendered(cache, t, `${decodeClarityValues} ${includeRawTx}`, () => transactionPayload(t, options)),
+    ),
+    events: match.events.map((e) => rendered(cache, e, `${decodeClarityValues}`, () => eventPayload(e, options))),
   };
 }

@@ -160,3 +160,18 @@ test("matchesPayload renders what the index matched, in block order", () => {
   // What goes on the wire is plain JSON: it survives a round trip unchanged.
   expect(JSON.parse(JSON.stringify(body))).toEqual(body);
 });
+
+test("matchesPayload with a cache renders a row once per set of options and gives every stream the same rendering", () => {
+  const match = { transactions: poison.transactions, events: poison.events };
+  const cache = new WeakMap();
+  const first = matchesPayload(match, defaults, cache);
+  const again = matchesPayload(match, defaults, cache);
+  const undecoded = matchesPayload(match, raw, cache);
+  expect(again).toEqual(first);
+  expect(again.events.every((e, i) => e === first.events[i])).toBe(true);
+  expect(again.transactions.every((t, i) => t === first.transactions[i])).toBe(true);
+  // Other options are another rendering, equal to an uncached one.
+  expect(undecoded).toEqual(matchesPayload(match, raw));
+  expect(undecoded).not.toEqual(first);
+  expect(first).toEqual(matchesPayload(match, defaults));
+});

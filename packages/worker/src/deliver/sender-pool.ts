@@ -1,12 +1,10 @@
-import type { Db } from "@second-layer/shared/db/connect";
 import type { Logger } from "@second-layer/shared/logger";
-import type { StreamSender } from "./stream-sender.ts";
+import type { Lease, StreamSender } from "./stream-sender.ts";
 
 /** Due times further out than this are found by polling. */
 const WAKE_AT_MAX_MS = 60_000;
 
 export interface SenderPoolOptions {
-  db: Db;
   log: Logger;
   sender: StreamSender;
   workerId: string;
@@ -30,6 +28,8 @@ export class SenderPool {
   private readonly abort = new AbortController();
   private readonly slots: Promise<void>[] = [];
   private waiters: (() => void)[] = [];
+  /** Pokes so far: a slot that was busy when one came looks again instead of sleeping. */
+  private pokes = 0;
   private readonly perLease: number;
   private readonly pollMs: number;
   /** Streams whose lease a slot of this process holds right now. */
@@ -46,6 +46,7 @@ export class SenderPool {
 
   /** Deliveries were written: idle slots look now. */
   poke(): void {
+    this.pokes++;
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();
@@ -66,20 +67,26 @@ export class SenderPool {
   private async slot(): Promise<void> {
     const { log, sender } = this.opts;
     while (!this.stopping) {
-      let streamId: string | null = null;
+      let lease: Lease | null = null;
+      const pokes = this.pokes;
       try {
-        streamId = await this.claim();
-        if (streamId) {
-          this.busy.add(streamId);
-          const due = await sender.drain(streamId, this.perLease, () => this.stopping, this.abort.signal);
+        lease = await sender.claim(this.opts.networks);
+        if (lease) {
+          this.busy.add(lease.stream.id);
+          const due = await sender.drain(lease, this.perLease, () => this.stopping, this.abort.signal);
           if (due) this.wakeAt(due);
           continue;
         }
       } catch (err) {
-        log.error({ err, streamId }, "sending failed; the stream's lease expires and it is taken up again");
+        log.error(
+          { err, streamId: lease?.stream.id },
+          "sending failed; the stream's lease expires and it is taken up again",
+        );
       } finally {
-        if (streamId) this.busy.delete(streamId);
+        if (lease) this.busy.delete(lease.stream.id);
       }
+      // Deliveries committed while this slot was claiming (after its snapshot) would otherwise wait for the poll.
+      if (this.pokes !== pokes && !this.stopping) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.pollMs);
         this.waiters.push(() => {
@@ -100,22 +107,5 @@ export class SenderPool {
     if (ms > WAKE_AT_MAX_MS) return;
     // A few ms late rather than early: due_at is compared with the database clock.
     setTimeout(() => this.poke(), Math.max(0, ms) + 5).unref();
-  }
-
-  private async claim(): Promise<string | null> {
-    const { db, workerId, networks, sender } = this.opts;
-    const [row] = await db.sql<{ stream_id: string }[]>`
-      update stream_state s set lease_owner = ${workerId},
-        lease_until = now() + make_interval(secs => ${sender.leaseMs / 1000})
-      where s.stream_id = (
-        select st.stream_id from stream_state st join streams x on x.id = st.stream_id
-        where st.due_at <= now() and (st.lease_until is null or st.lease_until < now())
-          and x.status = 'active' and x.network = any(${networks}::text[])
-        order by st.due_at
-        limit 1
-        for update of st skip locked
-      )
-      returning s.stream_id`;
-    return row?.stream_id ?? null;
   }
 }

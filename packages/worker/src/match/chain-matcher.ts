@@ -51,6 +51,8 @@ export class ChainMatcher {
   private readonly pollMs: number;
   private stopping = false;
   private wake: (() => void) | null = null;
+  /** A poke came since the loop last started looking: it must look again before it sleeps. */
+  private poked = false;
   private running: Promise<void> | null = null;
   private lockConn: Awaited<ReturnType<Db["sql"]["reserve"]>> | null = null;
   /** The last seq whose changes were matched (the durable cursor, as this process last wrote it). */
@@ -70,6 +72,7 @@ export class ChainMatcher {
 
   /** Something happened (the log grew, a stream changed): look now instead of at the next poll. */
   poke(): void {
+    this.poked = true;
     this.wake?.();
   }
 
@@ -83,6 +86,7 @@ export class ChainMatcher {
   private async loop(): Promise<void> {
     const { log, network } = this.opts;
     while (!this.stopping) {
+      this.poked = false;
       try {
         if (!this.leading) this.leading = await this.tryLead();
         if (this.leading) {
@@ -101,6 +105,9 @@ export class ChainMatcher {
           if (this.lockConn && !(await this.lockAlive())) await this.releaseLock();
         }
       }
+      // A wake-up that came while it worked (e.g. a block committed just after it read the log)
+      // would otherwise wait for the next poll.
+      if (this.poked) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.pollMs);
         this.wake = () => {

@@ -42,18 +42,25 @@ export async function writeDeliveries(sql: Sql, network: string, deliveries: New
     };
   });
   const counts = [...perStream.entries()];
+  const ids = counts.map(([id]) => id);
   const inserted = await sql`
-    with claimed as (
+    with locked as (
+      -- In stream order, as senders recording many streams at once lock them: no deadlock between them.
+      select stream_id from stream_state where stream_id = any(${ids}::uuid[]) order by stream_id for update
+    ),
+    claimed as (
       update stream_state s set next_ordinal = s.next_ordinal + c.n, due_at = coalesce(s.due_at, now())
-      from unnest(${counts.map(([id]) => id)}::uuid[], ${counts.map(([, n]) => n)}::int[]) as c(stream_id, n)
-      where s.stream_id = c.stream_id
+      from unnest(${ids}::uuid[], ${counts.map(([, n]) => n)}::int[]) as c(stream_id, n)
+      where s.stream_id = c.stream_id and s.stream_id = any(array(select stream_id from locked))
       returning s.stream_id, s.next_ordinal - c.n as base
     )
     insert into deliveries (stream_id, ordinal, kind, network, index_block_hash, block_height, burn_block_height,
       chain_seq, is_backfill, hold_until_burn_height, payload)
     select r.stream_id, claimed.base + r.rel, r.kind, ${network}, r.index_block_hash, r.block_height,
       r.burn_block_height, r.chain_seq, r.is_backfill, r.hold_until_burn_height, r.payload
-    from json_to_recordset(${toPostgresJson(rows)}::text::json) as r(
+    -- jsonb: the rows are parsed once, and each payload is taken as it is; json_to_recordset would
+    -- validate the text, parse it again to split the rows, and parse every payload a third time.
+    from jsonb_to_recordset(${toPostgresJson(rows)}::text::jsonb) as r(
       stream_id uuid, rel integer, kind text, index_block_hash text, block_height integer, burn_block_height integer,
       chain_seq bigint, is_backfill boolean, hold_until_burn_height integer, payload jsonb)
     join claimed on claimed.stream_id = r.stream_id`;

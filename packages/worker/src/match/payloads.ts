@@ -1,10 +1,13 @@
 import type { BlockData } from "@second-layer/shared/chain-blocks";
 import type { StacksNetwork } from "@second-layer/shared/config";
 import type { DeliveryPayload } from "@second-layer/shared/streams/delivery-body";
-import { blockPayload, matchesPayload } from "@second-layer/shared/streams/payload";
+import { blockPayload, matchesPayload, type PayloadCache } from "@second-layer/shared/streams/payload";
 import type { StreamMatch } from "@second-layer/shared/streams/predicate";
 import type { NewDelivery } from "./delivery-plan.ts";
 import type { RegisteredStream } from "./stream-registry.ts";
+
+/** Events and transactions rendered for one stream, reused for the next that matched them. */
+const rendered: PayloadCache = new WeakMap();
 
 /** The `block.apply` delivery of what a stream matched in a block. */
 export function applyDelivery(
@@ -19,7 +22,7 @@ export function applyDelivery(
     streamId: stream.id,
     network,
     block: blockPayload(data.block, stream.options),
-    matches: matchesPayload(match, stream.options),
+    matches: matchesPayload(match, stream.options, rendered),
     matchedFilters: match.matchedFilters,
     isBackfill: origin.isBackfill,
   };

@@ -29,6 +29,16 @@ export const TOOLING_VARIABLES: { name: string; readBy: string; description: str
     description: "Blocks in the rebuild benchmark (default 1000).",
   },
   {
+    name: "SL_API_URL",
+    readBy: "`sl` CLI",
+    description: "The API the CLI talks to when `--api-url` is not given (default `http://127.0.0.1:3800`).",
+  },
+  {
+    name: "SL_API_KEY",
+    readBy: "`sl` CLI, SDK examples",
+    description: "The API key (`sk_live_...`) the CLI sends when `--api-key` is not given.",
+  },
+  {
     name: "CONTAINER_HOST",
     readBy: "`bun run test:containers`",
     description:

@@ -1,4 +1,4 @@
-import { verifyWebhook } from "@second-layer/shared/webhooks/sign";
+import { parseWebhook, type WebhookBody } from "@second-layer/sdk/webhooks";
 
 // The demo's webhook receiver: checks every delivery's Standard Webhooks signature with the stream's
 // secret and prints one line per delivery, the way an app's endpoint would see them.
@@ -18,20 +18,18 @@ export function startDemoReceiver(port: number, print: (line: string) => void): 
     port,
     fetch: async (req) => {
       const raw = await req.text();
-      let verified = false;
+      let body: WebhookBody;
       try {
-        verifyWebhook(secret, req.headers, raw);
-        verified = true;
+        body = parseWebhook(secret, req.headers, raw).body;
       } catch (err) {
         print(`✗ signature check failed: ${(err as Error).message}`);
         return new Response("bad signature", { status: 401 });
       }
-      const body = JSON.parse(raw);
       if (body.type === "stream.test") {
         print("✓ test delivery");
         return new Response("ok");
       }
-      const events = body.matches.events as { type: string }[];
+      const events = body.matches.events;
       const kinds = [...new Set(events.map((e) => e.type))].map(
         (t) => `${events.filter((e) => e.type === t).length} ${t}`,
       );
@@ -40,7 +38,7 @@ export function startDemoReceiver(port: number, print: (line: string) => void): 
       print(
         `✓ seq ${body.seq} ${body.type} height ${body.block.height} ${body.isBackfill ? "(backfill) " : ""}— ${what}`,
       );
-      received.push({ seq: body.seq, type: body.type, height: body.block.height, verified });
+      received.push({ seq: body.seq, type: body.type, height: body.block.height, verified: true });
       return new Response("ok");
     },
   });

@@ -14,6 +14,7 @@ import { registerOperationsRoutes } from "./routes/operations.ts";
 import { registerStreamLogRoutes } from "./routes/stream-logs.ts";
 import { registerStreamRoutes } from "./routes/streams.ts";
 import { registerStreamComponents } from "./schemas/stream-schemas.ts";
+import { registerViewDefinitionComponent } from "./schemas/view-definition-component.ts";
 
 export const API_VERSION = "1.0.0";
 
@@ -35,6 +36,7 @@ export function createApiApp(deps: ApiDeps): ApiApp {
     description: "An API key: `Authorization: Bearer sk_live_...`",
   });
   registerStreamComponents(app);
+  registerViewDefinitionComponent(app);
 
   app.use("*", requestMetrics(deps.metrics));
   app.use("/api/*", apiBodyLimit(config.API_MAX_BODY_BYTES));

@@ -19,21 +19,11 @@ export class ApiConfigError extends Error {
   readonly code = "INVALID_CONFIG";
 }
 
-/** Starts the API on an already migrated database. Used by main.ts, `bun run dev` and tests. */
-export async function startApi(opts: { config: Config; db: Db; log: Logger }): Promise<RunningApi> {
+/** What the routes share: sealed secrets, the guarded webhook agent (close it), metrics, the live hub. */
+export function createApiDeps(opts: { config: Config; db: Db; log: Logger; secretsKey: string }): ApiDeps {
   const { config, db, log } = opts;
-  if (!config.SECRETS_KEY) {
-    throw new ApiConfigError(
-      "SECRETS_KEY is required: it seals the streams' signing secrets (`openssl rand -base64 32`)",
-    );
-  }
-  if (config.API_BOOTSTRAP_KEY) await ensureBootstrapKey(db.sql, config.API_BOOTSTRAP_KEY);
-  const secrets = new SecretsBox(config.SECRETS_KEY);
-  const dispatcher = createGuardedAgent({
-    allowedPrivateHosts: config.WEBHOOK_ALLOWED_PRIVATE_HOSTS,
-    connectTimeout: config.WEBHOOK_TIMEOUT_SECONDS * 1000,
-  });
-  const deps: ApiDeps = {
+  const secrets = new SecretsBox(opts.secretsKey);
+  return {
     db,
     config,
     log,
@@ -43,11 +33,27 @@ export async function startApi(opts: { config: Config; db: Db; log: Logger }): P
       defaultNetwork: config.STACKS_NETWORK,
       allowedPrivateHosts: config.WEBHOOK_ALLOWED_PRIVATE_HOSTS,
     },
-    dispatcher,
+    dispatcher: createGuardedAgent({
+      allowedPrivateHosts: config.WEBHOOK_ALLOWED_PRIVATE_HOSTS,
+      connectTimeout: config.WEBHOOK_TIMEOUT_SECONDS * 1000,
+    }),
     metrics: createApiMetrics(),
     keyCache: new Map(),
     live: new LiveHub(db, log),
   };
+}
+
+/** Starts the API on an already migrated database. Used by main.ts, `bun run dev` and tests. */
+export async function startApi(opts: { config: Config; db: Db; log: Logger }): Promise<RunningApi> {
+  const { config, db, log } = opts;
+  if (!config.SECRETS_KEY) {
+    throw new ApiConfigError(
+      "SECRETS_KEY is required: it seals the streams' signing secrets (`openssl rand -base64 32`)",
+    );
+  }
+  if (config.API_BOOTSTRAP_KEY) await ensureBootstrapKey(db.sql, config.API_BOOTSTRAP_KEY);
+  const deps = createApiDeps({ config, db, log, secretsKey: config.SECRETS_KEY });
+  const { dispatcher } = deps;
   const app = createApiApp(deps);
   const server = Bun.serve({ port: config.PORT ?? 3800, hostname: config.HOST, fetch: app.fetch, idleTimeout: 120 });
   const port = server.port ?? 0;

@@ -3,10 +3,20 @@
 import { parseArgs } from "node:util";
 import { readEventLog } from "@second-layer/shared/event-log";
 import { replayEventLog } from "@second-layer/shared/replay-event-log";
+import { runGroup, runSubcommand, type Subcommand } from "./api/api-command.ts";
+import { describeError, EXIT } from "./api/cli-errors.ts";
 
-const USAGE = `Usage: sl <command> [options]
+const USAGE = `Usage: sl <command> [options]        (docs/cli.md; sl <group> help for a group's commands)
 
-Commands:
+API commands (through the SDK; --api-url, --api-key, --json):
+  streams create|list|get|update|delete|pause|resume|disable|enable|replay|redeliver|rotate-secret|test
+  streams logs ID [--follow]    a stream's deliveries; live deliveries and attempts with --follow
+  streams import-chainhook FILE create the stream equivalent to a Chainhook predicate
+  keys create|list|revoke       API keys
+  status                        the API's status; exits 2 when degraded
+  chain follow [--after SEQ]    the chain log live, every apply and rollback
+
+Operator commands (DATABASE_URL, or an indexer URL):
   replay FILE [--to URL]        post a recorded event log to an indexer, in order (default --to http://127.0.0.1:3700)
   reprocess [--id N] [--all]    re-run journaled bodies that failed (or every body with --all) through today's code
   export [--from ID] [--out F]  write the journal as an event log (the replay/backfill import format)
@@ -18,8 +28,19 @@ Commands:
 
 const [command, ...rest] = process.argv.slice(2);
 
+/** The API command groups: `sl <group> <subcommand>`. */
+const API_GROUPS: Record<string, () => Promise<Record<string, Subcommand>>> = {
+  streams: async () => (await import("./api/streams-command.ts")).streamsCommands,
+  keys: async () => (await import("./api/keys-command.ts")).keysCommands,
+  chain: async () => (await import("./api/chain-command.ts")).chainCommands,
+};
+
 async function main(): Promise<number> {
+  const group = command !== undefined && Object.hasOwn(API_GROUPS, command) ? API_GROUPS[command] : undefined;
+  if (group && command) return await runGroup(command, await group(), rest);
   switch (command) {
+    case "status":
+      return await runSubcommand("status", (await import("./api/status-command.ts")).statusCommand, rest);
     case "replay":
       return await replayCommand(rest);
     case "reprocess":
@@ -39,7 +60,7 @@ async function main(): Promise<number> {
       return command ? 0 : 1;
     default:
       process.stderr.write(`Unknown command ${JSON.stringify(command)}.\n\n${USAGE}`);
-      return 1;
+      return EXIT.usage;
   }
 }
 
@@ -78,7 +99,8 @@ async function replayCommand(args: string[]): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err) => {
-    process.stderr.write(`sl ${command}: ${(err as Error).message}\n`);
-    process.exit(1);
+    const { code, lines } = describeError(err);
+    process.stderr.write(`sl ${command}: ${lines.join("\n")}\n`);
+    process.exit(code);
   },
 );

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
+import { generateSecret } from "@second-layer/sdk/webhooks";
 import { parseSecretsKey, SecretsBox, SecretsBoxError, secretsKeySchema } from "../src/secrets-box.ts";
-import { generateSecret } from "../src/webhooks/sign.ts";
 
 function errorOf(fn: () => unknown): SecretsBoxError {
   try {

@@ -46,7 +46,7 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
           content: {
             "application/json": {
               schema: z
-                .object({ name: z.string().trim().min(1).max(200), isAdmin: z.boolean().default(false) })
+                .object({ name: z.string().trim().min(1).max(200), isAdmin: z.boolean().optional() })
                 .strict()
                 .openapi("CreateAccount"),
             },
@@ -65,7 +65,7 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
     async (c) => {
       requireAdmin(c.get("caller").isAdmin);
       const input = c.req.valid("json");
-      const account = await createAccount(db.sql, input.name, input.isAdmin);
+      const account = await createAccount(db.sql, input.name, input.isAdmin ?? false);
       const { key } = await createApiKey(db.sql, account.id, "first key");
       return c.json({ account, key }, 201);
     },

@@ -14,7 +14,12 @@ const filterRef = { type: "array", items: { $ref: "#/components/schemas/StreamFi
  * checks and recursive JSON that the route-schema generator cannot walk). Its own definitions become
  * components of their own, so every reference resolves inside the document.
  */
-function registerZodComponent(app: ApiApp, name: string, schema: zod.ZodType, extra: Record<string, unknown> = {}) {
+export function registerZodComponent(
+  app: ApiApp,
+  name: string,
+  schema: zod.ZodType,
+  extra: Record<string, unknown> = {},
+) {
   const { $schema: _, $defs = {}, ...rest } = zod.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
   const rename = (value: unknown): unknown =>
     JSON.parse(JSON.stringify(value).replace(/"#\/\$defs\/([^"]+)"/g, `"#/components/schemas/${name}_$1"`));

@@ -1,17 +1,8 @@
+import type { PlainClarity } from "@second-layer/sdk/webhooks";
 import { ClarityType, type ClarityValue, hexToCV } from "@stacks/transactions";
 
-/**
- * A Clarity value as plain, exact JSON. The mapping (also documented in docs/streams.md):
- * - `uint`, `int` → decimal string (exact at any size: uint128 does not fit a JSON number)
- * - `bool` → boolean; principal → its string (`SP...` or `SP....name`)
- * - `buff` → `"0x<hex>"`; `string-ascii`, `string-utf8` → string
- * - `none` → `null`; `(some v)` → `v`
- * - `(ok v)` → `{"ok": v}`; `(err v)` → `{"err": v}`
- * - list → array; tuple → object with the tuple's keys
- * It is meant for reading and filtering, not for round trips: `(some none)` and `none` both become
- * `null`, and `{"ok": v}` looks like a one-field tuple named `ok`. The hex stays the exact form.
- */
-export type PlainClarity = string | boolean | null | PlainClarity[] | { [key: string]: PlainClarity };
+/** Clarity values as plain JSON: the SDK's type, whose comment (and docs/streams.md) has the mapping. */
+export type { PlainClarity };
 
 export function clarityToPlain(cv: ClarityValue): PlainClarity {
   switch (cv.type) {

@@ -5,21 +5,12 @@
 /** NOTIFY channel for "deliveries were written or became due"; payload: the network. Only a wake-up. */
 export const DELIVERIES_CHANNEL = "second_layer_deliveries";
 
-import type { BlockPayload, EventPayload, TransactionPayload } from "./payload.ts";
+import type { DeliveryBody } from "@second-layer/sdk/webhooks";
 
-export interface DeliveryPayload {
-  type: "block.apply" | "block.rollback";
-  streamId: string;
-  network: string;
-  block: BlockPayload;
-  matches: { transactions: TransactionPayload[]; events: EventPayload[] };
-  /** Indexes into the stream's `filters` of the filters that matched. */
-  matchedFilters: number[];
-  /** True for blocks fed from storage (a `startBlock` below the tip, a replay), false for live ones. */
-  isBackfill: boolean;
-}
+export type { DeliveryBody };
 
-export type DeliveryBody = DeliveryPayload & { seq: number };
+/** A delivery as stored: its body (the SDK's DeliveryBody, the consumers' contract) without the seq. */
+export type DeliveryPayload = Omit<DeliveryBody, "seq">;
 
 /** The exact body sent for a delivery; the same bytes on every attempt (its signature covers them). */
 export function deliveryBody(payload: DeliveryPayload, seq: number): string {

@@ -1,89 +1,18 @@
+import type { BlockPayload, ClarityPayload, EventPayload, TransactionPayload } from "@second-layer/sdk/webhooks";
 import { cvToString, hexToCV } from "@stacks/transactions";
-import { clarityToPlain, type PlainClarity } from "../stacks/clarity-plain.ts";
+import { clarityToPlain } from "../stacks/clarity-plain.ts";
 import type { ChainBlock, ChainEvent, ChainTransaction } from "./chain-rows.ts";
 import type { StreamOptions } from "./filters.ts";
 import type { StreamMatch } from "./predicate.ts";
 
 // The JSON of matched transactions, events and the block in a webhook body. Hex is always there (the
 // exact form); decoded values sit beside it when `decodeClarityValues` is on. Absent facts are left
-// out rather than sent as null, except where null is the fact (a transaction's `vmError`).
+// out rather than sent as null, except where null is the fact (a transaction's `vmError`). The
+// types are the SDK's: what consumers are promised is what this builds.
+
+export type { BlockPayload, ClarityPayload, EventPayload, TransactionPayload };
 
 type PayloadOptions = Pick<StreamOptions, "decodeClarityValues" | "includeRawTx" | "includeBlockMetadata">;
-
-export interface ClarityPayload {
-  hex: string;
-  /** Clarity notation, e.g. `(ok u1)`; with decodeClarityValues. */
-  repr?: string;
-  /** Plain JSON (see clarity-plain.ts); with decodeClarityValues. */
-  value?: PlainClarity;
-}
-
-export interface EventPayload {
-  /** The node's event type name: `stx_transfer_event`, `contract_event`, ... */
-  type: string;
-  txid: string;
-  eventIndex: number;
-  /** False only for events of failed transactions or uncommitted events (streams with includeFailed). */
-  committed: boolean;
-  txSuccess: boolean;
-  assetIdentifier?: string;
-  contractId?: string;
-  topic?: string;
-  sender?: string;
-  recipient?: string;
-  lockedAddress?: string;
-  /** Decimal string (uint128). For `stx_lock_event`, the locked amount. */
-  amount?: string;
-  unlockHeight?: string;
-  memo?: string;
-  /** Hex of the event's Clarity value (print payload, NFT token id). */
-  rawValue?: string;
-  /** The decoded value, with decodeClarityValues; left out when it does not decode. */
-  value?: PlainClarity;
-}
-
-export interface TransactionPayload {
-  txid: string;
-  txIndex: number;
-  /** `token_transfer`, `contract_call`, `smart_contract`, `coinbase`, ... */
-  type: string;
-  sender?: string;
-  sponsor?: string;
-  status: string;
-  fee?: string;
-  nonce?: string;
-  contractId?: string;
-  functionName?: string;
-  args?: (ClarityPayload & { type?: string })[];
-  tokenTransfer?: { recipient: string; amount: string; memo: string | null };
-  result?: ClarityPayload;
-  vmError: string | null;
-  rawTx?: string;
-}
-
-export interface BlockPayload {
-  height: number;
-  hash: string;
-  indexBlockHash: string;
-  parentIndexBlockHash: string;
-  burnBlockHeight: number;
-  /** Unix seconds: the block's own time (Nakamoto) or else its burn block's. */
-  timestamp: number;
-  metadata?: {
-    parentBlockHash: string;
-    burnBlockHash: string;
-    burnBlockTime: number;
-    tenureHeight: number | null;
-    consensusHash: string | null;
-    minerTxid: string | null;
-    cycleNumber: number | null;
-    signerBitvec: string | null;
-    signerSignatureHash: string | null;
-    executionCost: unknown;
-    txCount: number;
-    eventCount: number;
-  };
-}
 
 function clarity(hex: string, decode: boolean): ClarityPayload {
   if (!decode) return { hex };

@@ -1,9 +1,9 @@
+import { generateSecret } from "@second-layer/sdk/webhooks";
 import type postgres from "postgres";
 import { z } from "zod";
 import type { StacksNetwork } from "../config.ts";
 import type { Sql } from "../db/connect.ts";
 import type { SecretsBox } from "../secrets-box.ts";
-import { generateSecret } from "../webhooks/sign.ts";
 import { type AllowedHosts, checkWebhookUrl, WebhookUrlError } from "../webhooks/url-guard.ts";
 import { DELIVERIES_CHANNEL } from "./delivery-body.ts";
 import {

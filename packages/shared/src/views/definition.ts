@@ -1,12 +1,6 @@
 import { z } from "zod";
 import type { StacksNetwork } from "../config.ts";
-import {
-  type FieldIssue,
-  fieldIssues,
-  type StreamFilter,
-  type StreamFilterInput,
-  streamFilterSchema,
-} from "../streams/filters.ts";
+import { type FieldIssue, fieldIssues, type StreamFilter, streamFilterSchema } from "../streams/filters.ts";
 import { accepts, COLUMN_TYPES, type ColumnType, ColumnValueError, toColumnValue } from "./column-values.ts";
 import { compileExpr, type Expr, type Scope, scopeOfFilter } from "./expressions.ts";
 
@@ -263,14 +257,4 @@ function checkType(
   if (!accepts(spec.type, expr.path.type)) {
     issue(path, `${expr.path.source} is ${expr.path.type}; a ${spec.type} column cannot hold it`);
   }
-}
-
-/**
- * For writing views in TypeScript with completion; returns the definition as it is (deploy it as
- * JSON: `JSON.stringify(defineView({...}))`).
- */
-export function defineView<const T extends ViewDefinitionInput & { handlers: { on: StreamFilterInput }[] }>(
-  definition: T,
-): T {
-  return definition;
 }

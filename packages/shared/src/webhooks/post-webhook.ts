@@ -1,6 +1,7 @@
 // The package itself, not Bun's built-in "undici" stand-in, which would ignore the guarded dispatcher.
+
+import { sign } from "@second-layer/sdk/webhooks";
 import { type Dispatcher, request } from "undici/index.js";
-import { sign } from "./sign.ts";
 
 export interface WebhookRequest {
   url: string;

@@ -7,7 +7,7 @@ import {
   verifyWebhook,
   WebhookSecretError,
   webhookHeaders,
-} from "../../src/webhooks/sign.ts";
+} from "../../src/webhooks/signature.ts";
 
 // The test vector published with the Standard Webhooks reference libraries:
 // github.com/standard-webhooks/standard-webhooks, libraries/javascript/src/webhook.test.ts,

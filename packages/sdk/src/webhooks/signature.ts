@@ -36,7 +36,7 @@ export function generateSecret(bytes = 32): string {
 }
 
 /** The key bytes of a secret, with or without the `whsec_` prefix. The message never repeats the secret. */
-export function secretKey(secret: string): Buffer {
+export function secretKey(secret: string): Uint8Array {
   const encoded = secret.startsWith(PREFIX) ? secret.slice(PREFIX.length) : secret;
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || encoded.length % 4 !== 0) {
     throw new WebhookSecretError("a webhook secret is whsec_ followed by base64");
@@ -59,7 +59,7 @@ export interface SignInput {
   secrets: readonly string[];
 }
 
-function signature(key: Buffer, id: string, timestamp: number, body: string | Uint8Array): Buffer {
+function signature(key: Uint8Array, id: string, timestamp: number, body: string | Uint8Array): Buffer {
   return createHmac("sha256", key).update(`${id}.${timestamp}.`).update(body).digest();
 }
 
@@ -83,7 +83,7 @@ export function webhookHeaders(
   };
 }
 
-type HeaderSource = Headers | Record<string, string | string[] | undefined>;
+export type HeaderSource = Headers | Record<string, string | string[] | undefined>;
 
 function header(headers: HeaderSource, name: string): string | undefined {
   if (headers instanceof Headers) return headers.get(name) ?? undefined;

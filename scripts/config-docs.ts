@@ -39,7 +39,7 @@ export const TOOLING_VARIABLES: { name: string; readBy: string; description: str
     description: "The API key (`sk_live_...`) the CLI sends when `--api-key` is not given.",
   },
   {
-    name: "CONTAINER_HOST",
+    name: "SL_CONTAINER_HOST",
     readBy: "`bun run test:containers`",
     description:
       "Path of the `container-host` tool (default `../shared/tools/container-host`); without it the machine's Docker is used.",

@@ -57,7 +57,7 @@ async function timed<T>(label: string, step: () => Promise<T>): Promise<T> {
 // ---- Engine -----------------------------------------------------------------------------------------
 
 /** `container-host` on machines without Docker (CI); else the docker CLI and Compose v2 or 1.x. */
-const containerHost = process.env.CONTAINER_HOST ?? resolve(ROOT, "../shared/tools/container-host");
+const containerHost = process.env.SL_CONTAINER_HOST ?? resolve(ROOT, "../shared/tools/container-host");
 const useContainerHost = existsSync(containerHost);
 
 function dockerCmd(): string[] {

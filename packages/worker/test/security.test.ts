@@ -10,7 +10,7 @@ import {
   stopScenarioWorkers,
   streamScenario,
 } from "../../../test/support/stream-scenario.ts";
-import { type Received, status } from "../../../test/support/webhook-receiver.ts";
+import { ok, type Received, status } from "../../../test/support/webhook-receiver.ts";
 import { createAccount, streamContext, testStream } from "../../../test/support/worker.ts";
 
 // Webhooks go to public addresses only (at creation and again when connecting), and a rotated
@@ -144,5 +144,39 @@ describe("secret rotation", () => {
     expect(verifies(next, after)).toBe(true);
     expect(verifies(original, after)).toBe(false);
     expectGapFreeSeq(s.receiver.acknowledged("rotated"), streamId);
+  });
+
+  test("a rotation while a worker holds the stream's lease signs the very next delivery with both secrets", async () => {
+    const s = await streamScenario();
+    await s.startWorker();
+    const { stream, secret: original } = await testStream(s.db.sql, s.account, {
+      webhookUrl: s.receiver.url("held"),
+      filters: [{ type: "block" }],
+    });
+    s.receiver.setSecret("held", original);
+    // Block 1's POST is answered only once the secret is rotated and block 2 is matched: the same
+    // lease then goes straight on to block 2.
+    let answer: () => void = () => {};
+    const answered = new Promise<void>((r) => {
+      answer = r;
+    });
+    s.receiver.setBehavior("held", async (n) => {
+      if (n === 0) await answered;
+      return ok();
+    });
+    await s.extend("a", 1, 1, "g");
+    await s.receiver.waitFor(() => s.receiver.at("held").length === 1, 20_000, "the first POST");
+    const next = (await rotateStreamSecret(s.db.sql, null, stream.id, 3600, streamContext()))?.secret as string;
+    await s.extend("a", 2, 2, "a1");
+    await eventually("block 2 matched", async () => {
+      const [row] = await s.db.sql`select count(*)::int as n from deliveries where stream_id = ${stream.id}`;
+      return row?.n === 2;
+    });
+    answer();
+    await s.receiver.waitFor(() => s.receiver.acknowledged("held").length === 2, 20_000, "the second delivery");
+    const second = s.receiver.acknowledged("held")[1];
+    expect(signatures(second)).toHaveLength(2);
+    expect(verifies(next, second)).toBe(true);
+    expect(verifies(original, second)).toBe(true);
   });
 });

@@ -157,4 +157,42 @@ describe("stream status", () => {
     expect(acked.map((r) => [r.body.block.height, r.body.isBackfill])).toEqual([1, 2, 3, 4].map((h) => [h, false]));
     expect(s.receiver.at("paused")).toHaveLength(4);
   });
+
+  test("paused while a delivery is in flight: that one is recorded, the next ones get no seq until they go out", async () => {
+    const s = await streamScenario();
+    await s.startWorker();
+    const streamId = await s.stream("paused");
+    const seen = await witness(s);
+    // Block 1's POST is answered only after the stream is paused and blocks 2-4 are matched, so its
+    // success is recorded with the next heads already waiting behind it.
+    let answer: () => void = () => {};
+    const answered = new Promise<void>((r) => {
+      answer = r;
+    });
+    s.receiver.setBehavior("paused", async (n) => {
+      if (n === 0) await answered;
+      return ok();
+    });
+    await s.extend("a", 1, 1, "g");
+    await s.receiver.waitFor(() => s.receiver.at("paused").length === 1, 20_000, "the first POST");
+    await changeStreamStatus(s.db.sql, null, streamId, "pause");
+    await s.extend("a", 2, 4, "a1");
+    await seen(4);
+    answer();
+    await recordedDelivered(s.db.sql, streamId, 1);
+    expect((await deliveriesOf(s, streamId)).map((d) => [d.block_height, d.status, d.seq])).toEqual([
+      [1, "delivered", "1"],
+      [2, "pending", null],
+      [3, "pending", null],
+      [4, "pending", null],
+    ]);
+    expect(s.receiver.at("paused")).toHaveLength(1);
+
+    await changeStreamStatus(s.db.sql, null, streamId, "resume");
+    await s.receiver.waitFor(() => s.receiver.acknowledged("paused").length === 4, 20_000, "the rest");
+    const acked = s.receiver.acknowledged("paused");
+    expectGapFreeSeq(acked, streamId);
+    expect(acked.map((r) => r.body.block.height)).toEqual([1, 2, 3, 4]);
+    expect(s.receiver.at("paused")).toHaveLength(4);
+  });
 });

@@ -110,9 +110,12 @@ function headOfLine(sql: Sql, workerId: string, leaseMs: number, opts: HeadOfLin
             where h.hold_until_burn_height is not null) n
     ),
     ready as (
+      -- Only an active stream's head is numbered: a paused or failed stream's next delivery gets its
+      -- seq when it really goes out, not when the success before it is recorded.
       select h.stream_id, h.id from head h
       join input i on i.stream_id = h.stream_id left join burn b on b.network = i.network
-      where i.more and h.seq is null and h.next_attempt_at is null
+      join streams x on x.id = h.stream_id and x.id = any(array(select stream_id from input))
+      where i.more and x.status = 'active' and h.seq is null and h.next_attempt_at is null
         and (h.hold_until_burn_height is null or h.hold_until_burn_height <= b.tip)
     ),
     verdict as (
@@ -166,27 +169,47 @@ function headOfLine(sql: Sql, workerId: string, leaseMs: number, opts: HeadOfLin
     ),
     outcome as (
       select v.stream_id, n.id as head_id, n.seq, n.kind, n.attempts, n.payload,
-        case when not v.go and st.due_at > now() then st.due_at end as wake_at
+        case when not v.go and st.due_at > now() then st.due_at end as wake_at,
+        x.webhook_url, x.secret_enc, x.previous_secret_enc, x.previous_secret_expires_at
       from verdict v join state st on st.stream_id = v.stream_id
+      join streams x on x.id = v.stream_id and x.id = any(array(select stream_id from input))
       left join next_head n on n.stream_id = v.stream_id
     )`;
 }
 
-/** A head of line as a sending statement returns it: no head when the lease was given back. */
+/**
+ * A head of line as a sending statement returns it: no head when the lease was given back. The
+ * stream's URL and sealed secrets come with every head, so a rotation or a new URL applies from the
+ * next delivery on, even while this process keeps the lease.
+ */
 type HeadOutcome = { stream_id: string } & {
   [K in keyof HeadRow as K extends "id" ? "head_id" : K]: HeadRow[K] | null;
-} & { wake_at: Date | null };
+} & { wake_at: Date | null } & Pick<
+    ClaimedStream,
+    "webhook_url" | "secret_enc" | "previous_secret_enc" | "previous_secret_expires_at"
+  >;
 
 /** The head to send, or null with the time the stream falls due if that is a known moment. */
 function step(row: HeadOutcome | undefined): Step {
   if (!row?.head_id) return { head: null, wakeAt: row?.wake_at ?? null };
-  const { head_id, seq, kind, attempts, payload } = row;
-  return { head: { id: head_id, seq, kind, attempts, payload } as HeadRow, wakeAt: null };
+  const { head_id, seq, kind, attempts, payload, webhook_url, secret_enc, previous_secret_enc } = row;
+  return {
+    head: { id: head_id, seq, kind, attempts, payload } as HeadRow,
+    wakeAt: null,
+    target: {
+      webhook_url,
+      secret_enc,
+      previous_secret_enc,
+      previous_secret_expires_at: row.previous_secret_expires_at,
+    },
+  };
 }
 
 interface Step {
   head: HeadRow | null;
   wakeAt: Date | null;
+  /** Where and with what the head goes out, as the stream row says now (with a head only). */
+  target?: Pick<HeadOutcome, "webhook_url" | "secret_enc" | "previous_secret_enc" | "previous_secret_expires_at">;
 }
 
 /** A success to record, and whether its lease may send the next head. */
@@ -279,8 +302,14 @@ export class StreamSender {
     stopping: () => boolean = () => false,
     abort?: AbortSignal,
   ): Promise<Date | null> {
-    const { stream } = lease;
-    let { head, wakeAt } = lease;
+    let { stream, secrets, head, wakeAt } = lease;
+    const next = (s: Step) => {
+      ({ head, wakeAt } = s);
+      if (s.target) {
+        stream = { ...stream, ...s.target };
+        secrets = signingSecrets(this.deps.secrets, stream);
+      }
+    };
     let sent = 0;
     while (head) {
       const current = head;
@@ -290,7 +319,7 @@ export class StreamSender {
         id: current.id,
         seq,
         body: deliveryBody(current.payload, seq),
-        secrets: lease.secrets,
+        secrets,
         timeoutMs: this.deps.timeoutMs,
         dispatcher: this.deps.dispatcher,
         signal: abort,
@@ -308,7 +337,7 @@ export class StreamSender {
       this.deps.metrics.attemptSeconds.observe({ network: stream.network }, outcome.ms / 1000);
       if (outcome.ok) {
         sent++;
-        ({ head, wakeAt } = await this.recordSuccess(stream, current, outcome, sent < max && !stopping()));
+        next(await this.recordSuccess(stream, current, outcome, sent < max && !stopping()));
         this.deps.metrics.delivered.inc({ kind: current.kind });
         continue;
       }
@@ -317,7 +346,7 @@ export class StreamSender {
         await this.release(stream.id, after === "stop" ? null : after);
         return after === "stop" ? null : after;
       }
-      ({ head, wakeAt } = await this.claimHead(stream, !stopping()));
+      next(await this.claimHead(stream, !stopping()));
     }
     return wakeAt;
   }

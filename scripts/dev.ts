@@ -15,7 +15,7 @@ interface Service {
   env: Record<string, string>;
 }
 
-// Each service gets its own port; api and view-processor join as they land.
+// Each service gets its own port (the worker and the view processor serve /health and /metrics on theirs).
 const SERVICES: Service[] = [
   { name: "indexer", cmd: ["bun", "packages/indexer/src/main.ts"], env: { PORT: "3700" } },
   {
@@ -35,6 +35,7 @@ const SERVICES: Service[] = [
       WEBHOOK_ALLOWED_PRIVATE_HOSTS: process.env.WEBHOOK_ALLOWED_PRIVATE_HOSTS ?? "127.0.0.1,localhost",
     },
   },
+  { name: "view-processor", cmd: ["bun", "packages/view-processor/src/main.ts"], env: { METRICS_PORT: "3901" } },
 ];
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -249,7 +250,11 @@ async function main(): Promise<number> {
         : `admin API key: in ${process.env.API_BOOTSTRAP_KEY ? "API_BOOTSTRAP_KEY" : ADMIN_KEY_FILE}`,
     );
     if (DEMO) {
-      await waitUntilReady(["http://127.0.0.1:3700/health", "http://127.0.0.1:3800/ready"]);
+      await waitUntilReady([
+        "http://127.0.0.1:3700/health",
+        "http://127.0.0.1:3800/ready",
+        "http://127.0.0.1:3901/health",
+      ]);
       const { startDemo } = await import("./demo/run-demo.ts");
       stopDemo = await startDemo({
         indexerUrl: "http://127.0.0.1:3700",

@@ -69,6 +69,22 @@ export class WebhookReceiver {
     (this.endpoints.get(name) as Endpoint).behavior = behavior;
   }
 
+  /**
+   * The endpoint's first request waits for the returned function to be called, then is answered 200
+   * (as are the rest): a delivery kept in flight while the test changes something behind it.
+   */
+  holdFirst(name: string): () => void {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.setBehavior(name, async (n) => {
+      if (n === 0) await held;
+      return ok();
+    });
+    return release;
+  }
+
   /** What an endpoint received (every request, retries included), in arrival order. */
   at(name: string): Received[] {
     return this.received.filter((r) => r.endpoint === name);

@@ -66,14 +66,7 @@ describe("worker processes", () => {
   test("SIGTERM: the delivery in flight is finished and recorded, nothing after it is sent, the lease is given back at once", async () => {
     const s = await streamScenario();
     const streamId = await s.stream("drain");
-    let answer: () => void = () => {};
-    const held = new Promise<void>((resolve) => {
-      answer = resolve;
-    });
-    s.receiver.setBehavior("drain", async (n) => {
-      if (n === 0) await held;
-      return ok();
-    });
+    const answer = s.receiver.holdFirst("drain");
     // Ten deliveries wait when the worker is told to stop during the first.
     await s.extend("a", 1, 10, "g");
     const first = await spawnWorker(s.db.url, { LOG_LEVEL: "info" });

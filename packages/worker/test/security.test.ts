@@ -10,7 +10,7 @@ import {
   stopScenarioWorkers,
   streamScenario,
 } from "../../../test/support/stream-scenario.ts";
-import { ok, type Received, status } from "../../../test/support/webhook-receiver.ts";
+import { type Received, status } from "../../../test/support/webhook-receiver.ts";
 import { createAccount, streamContext, testStream } from "../../../test/support/worker.ts";
 
 // Webhooks go to public addresses only (at creation and again when connecting), and a rotated
@@ -156,14 +156,7 @@ describe("secret rotation", () => {
     s.receiver.setSecret("held", original);
     // Block 1's POST is answered only once the secret is rotated and block 2 is matched: the same
     // lease then goes straight on to block 2.
-    let answer: () => void = () => {};
-    const answered = new Promise<void>((r) => {
-      answer = r;
-    });
-    s.receiver.setBehavior("held", async (n) => {
-      if (n === 0) await answered;
-      return ok();
-    });
+    const answer = s.receiver.holdFirst("held");
     await s.extend("a", 1, 1, "g");
     await s.receiver.waitFor(() => s.receiver.at("held").length === 1, 20_000, "the first POST");
     const next = (await rotateStreamSecret(s.db.sql, null, stream.id, 3600, streamContext()))?.secret as string;

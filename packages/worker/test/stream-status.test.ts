@@ -165,14 +165,7 @@ describe("stream status", () => {
     const seen = await witness(s);
     // Block 1's POST is answered only after the stream is paused and blocks 2-4 are matched, so its
     // success is recorded with the next heads already waiting behind it.
-    let answer: () => void = () => {};
-    const answered = new Promise<void>((r) => {
-      answer = r;
-    });
-    s.receiver.setBehavior("paused", async (n) => {
-      if (n === 0) await answered;
-      return ok();
-    });
+    const answer = s.receiver.holdFirst("paused");
     await s.extend("a", 1, 1, "g");
     await s.receiver.waitFor(() => s.receiver.at("paused").length === 1, 20_000, "the first POST");
     await changeStreamStatus(s.db.sql, null, streamId, "pause");

@@ -15,7 +15,7 @@ interface Service {
   env: Record<string, string>;
 }
 
-// Each service gets its own port; api and view-processor join as they land.
+// Each service gets its own port.
 const SERVICES: Service[] = [
   { name: "indexer", cmd: ["bun", "packages/indexer/src/main.ts"], env: { PORT: "3700" } },
   {
@@ -35,6 +35,7 @@ const SERVICES: Service[] = [
       WEBHOOK_ALLOWED_PRIVATE_HOSTS: process.env.WEBHOOK_ALLOWED_PRIVATE_HOSTS ?? "127.0.0.1,localhost",
     },
   },
+  { name: "view-processor", cmd: ["bun", "packages/view-processor/src/main.ts"], env: { METRICS_PORT: "3901" } },
 ];
 
 const ROOT = resolve(import.meta.dir, "..");

@@ -183,6 +183,7 @@ async function allPages(
   return { rows, pages };
 }
 
+// Hooks have their own 5 s limit; the stack and the recording take longer on a busy machine.
 beforeAll(async () => {
   db = await createTestDatabase();
   const indexer = await startTestIndexer(db);
@@ -198,7 +199,7 @@ beforeAll(async () => {
   expect(deployed.status).toBe(201);
   await replayEventLog(fixture("poisonmicroblock.tsv"), { to: indexer.url, maxAttempts: 1 });
   expect((await caughtUp(alice, "tokens")).status).toBe("active");
-});
+}, 60_000);
 
 describe("deploy and read views", () => {
   test("no key or an unknown key: 401 on every views route", async () => {

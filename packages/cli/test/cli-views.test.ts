@@ -46,6 +46,7 @@ async function caughtUp(name: string): Promise<any> {
   }
 }
 
+// Hooks have their own 5 s limit; the stack and the recording take longer on a busy machine.
 beforeAll(async () => {
   const db = await createTestDatabase();
   const indexer = await startTestIndexer(db);
@@ -55,7 +56,7 @@ beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), "sl-cli-views-"));
   onCleanup(() => rmSync(home, { recursive: true, force: true }));
   ({ sl, slJson } = slRunner({ apiUrl: api.url, apiKey: api.adminKey, home }));
-});
+}, 60_000);
 
 describe("sl views", () => {
   test("deploy FILE.ts deploys its default export; the view's rows are the recording's", async () => {

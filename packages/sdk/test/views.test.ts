@@ -85,6 +85,7 @@ async function caughtUp(name: string) {
 
 const byJson = (a: unknown, b: unknown) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1);
 
+// Hooks have their own 5 s limit; the stack and the recording take longer on a busy machine.
 beforeAll(async () => {
   const db = await createTestDatabase();
   const indexer = await startTestIndexer(db);
@@ -96,7 +97,7 @@ beforeAll(async () => {
   expect(deployed.name).toBe("stx");
   await replayEventLog(fixture("mainnet-reorg-scenario2.tsv"), { to: indexer.url, maxAttempts: 1 });
   expect((await caughtUp("stx")).status).toBe("active");
-});
+}, 60_000);
 
 describe("views", () => {
   test("list and get: typed, and what the API answers", async () => {

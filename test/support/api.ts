@@ -174,6 +174,9 @@ export class ApiClient {
   patch(path: string, body: unknown) {
     return this.request("PATCH", path, body);
   }
+  put(path: string, body: unknown) {
+    return this.request("PUT", path, body);
+  }
   delete(path: string) {
     return this.request("DELETE", path);
   }

@@ -13,6 +13,7 @@ import { registerDeliveryRoutes } from "./routes/deliveries.ts";
 import { registerOperationsRoutes } from "./routes/operations.ts";
 import { registerStreamLogRoutes } from "./routes/stream-logs.ts";
 import { registerStreamRoutes } from "./routes/streams.ts";
+import { registerViewRoutes } from "./routes/views.ts";
 import { registerStreamComponents } from "./schemas/stream-schemas.ts";
 import { registerViewDefinitionComponent } from "./schemas/view-definition-component.ts";
 
@@ -51,13 +52,15 @@ export function createApiApp(deps: ApiDeps): ApiApp {
   registerStreamLogRoutes(app, deps);
   registerChainRoutes(app, deps);
   registerChainEventRoutes(app, deps);
+  registerViewRoutes(app, deps);
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {
       title: "Second Layer API",
       version: API_VERSION,
-      description: "Streams (signed webhooks), chain data and the chain log of a self-hosted Stacks indexer.",
+      description:
+        "Streams (signed webhooks), views (tables built from the chain), chain data and the chain log of a self-hosted Stacks indexer.",
     },
   });
   app.openAPIRegistry.registerPath({

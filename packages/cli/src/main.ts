@@ -12,6 +12,9 @@ API commands (through the SDK; --api-url, --api-key, --json):
   streams create|list|get|update|delete|pause|resume|disable|enable|replay|redeliver|rotate-secret|test
   streams logs ID [--follow]    a stream's deliveries; live deliveries and attempts with --follow
   streams import-chainhook FILE create the stream equivalent to a Chainhook predicate
+  views deploy FILE.json|FILE.ts deploy a view (or update the one of that name)
+  views list|get|reindex|delete views; reindex shows a progress bar until the view catches up
+  views query NAME TABLE [--where col.gt=1]... [--sort C] [--order O] [--limit N]   a table's rows
   keys create|list|revoke       API keys
   status                        the API's status; exits 2 when degraded
   chain follow [--after SEQ]    the chain log live, every apply and rollback
@@ -33,6 +36,7 @@ const API_GROUPS: Record<string, () => Promise<Record<string, Subcommand>>> = {
   streams: async () => (await import("./api/streams-command.ts")).streamsCommands,
   keys: async () => (await import("./api/keys-command.ts")).keysCommands,
   chain: async () => (await import("./api/chain-command.ts")).chainCommands,
+  views: async () => (await import("./api/views-command.ts")).viewsCommands,
 };
 
 async function main(): Promise<number> {

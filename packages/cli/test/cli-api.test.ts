@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startTestApi } from "../../../test/support/api.ts";
 import { onCleanup } from "../../../test/support/cleanup.ts";
+import { lines, type SlRunner, slRunner } from "../../../test/support/sl-cli.ts";
 import {
   recordedDelivered,
   type Scenario,
@@ -13,16 +14,16 @@ import {
 import { hashOf } from "../../../test/support/synthetic-blocks.ts";
 import { status } from "../../../test/support/webhook-receiver.ts";
 
-// `sl` as a user runs it: a separate process (bun packages/cli/src/main.ts) against a real API,
-// configured by environment, flags or config files, checked by its output and exit code.
-
-const MAIN = join(import.meta.dir, "../src/main.ts");
+// `sl` as a user runs it (test/support/sl-cli.ts) against a real API.
 
 let s: Scenario;
 let apiUrl: string;
 let adminKey: string;
 /** A directory with no config file, used as HOME and working directory. */
 let home: string;
+let spawnSl: SlRunner["spawnSl"];
+let sl: SlRunner["sl"];
+let slJson: SlRunner["slJson"];
 
 beforeAll(async () => {
   s = await streamScenario();
@@ -31,64 +32,11 @@ beforeAll(async () => {
   adminKey = api.adminKey;
   home = mkdtempSync(join(tmpdir(), "sl-cli-"));
   onCleanup(() => rmSync(home, { recursive: true, force: true }));
+  ({ spawnSl, sl, slJson } = slRunner({ apiUrl, apiKey: adminKey, home }));
 });
 
 // One scenario for the file: its database, indexer and worker stop after the last test.
 afterAll(stopScenarioWorkers);
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function spawnSl(args: string[], opts: { env?: Record<string, string>; cwd?: string; auth?: boolean } = {}) {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "",
-    HOME: home,
-    XDG_CONFIG_HOME: join(home, ".config"),
-    ...(opts.auth === false ? {} : { SL_API_URL: apiUrl, SL_API_KEY: adminKey }),
-    ...opts.env,
-  };
-  return Bun.spawn(["bun", MAIN, ...args], { cwd: opts.cwd ?? home, env, stdout: "pipe", stderr: "pipe" });
-}
-
-/** Runs `sl` to the end (asynchronously: the API answering it lives in this process). */
-async function sl(args: string[], opts: Parameters<typeof spawnSl>[1] = {}): Promise<Run> {
-  const proc = spawnSl(args, opts);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
-}
-
-async function slJson(args: string[], opts: Parameters<typeof spawnSl>[1] = {}): Promise<any> {
-  const run = await sl([...args, "--json"], opts);
-  expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
-  return JSON.parse(run.stdout);
-}
-
-/** Reads a running command's stdout line by line. */
-function lines(stream: ReadableStream<Uint8Array>) {
-  const reader = stream.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  return async function next(timeoutMs = 20_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    while (!buffer.includes("\n")) {
-      if (Date.now() > deadline) throw new Error(`no line within ${timeoutMs} ms; have ${JSON.stringify(buffer)}`);
-      const { done, value } = await reader.read();
-      if (done) throw new Error(`output ended; have ${JSON.stringify(buffer)}`);
-      buffer += decoder.decode(value, { stream: true });
-    }
-    const at = buffer.indexOf("\n");
-    const line = buffer.slice(0, at);
-    buffer = buffer.slice(at + 1);
-    return line;
-  };
-}
 
 describe("sl streams", () => {
   test("create, get, list, update, pause, resume, rotate-secret, test, replay, redeliver, delete", async () => {

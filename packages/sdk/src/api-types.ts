@@ -2675,6 +2675,722 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's views by name, with their status and progress */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The views */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ViewList"];
+                    };
+                };
+                /** @description Invalid input; `details` names each field (VALIDATION_FAILED) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body over API_MAX_BODY_BYTES (BODY_TOO_LARGE) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limit exceeded; see Retry-After (RATE_LIMITED) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database is unavailable (DATABASE_UNAVAILABLE) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Deploy a view: its tables are created and built from startBlock by the view processor */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ViewDefinition"];
+                };
+            };
+            responses: {
+                /** @description The view */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ViewDetail"];
+                    };
+                };
+                /** @description Invalid input; `details` names each field (VALIDATION_FAILED) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A view of this name exists already in the account (VIEW_EXISTS) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body over API_MAX_BODY_BYTES (BODY_TOO_LARGE) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limit exceeded; see Retry-After (RATE_LIMITED) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database is unavailable (DATABASE_UNAVAILABLE) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/views/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A view: definition, status and last error, progress and lag, rows per table */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The view */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ViewDetail"];
+                    };
+                };
+                /** @description Invalid input; `details` names each field (VALIDATION_FAILED) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource, or not the caller's (NOT_FOUND) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body over API_MAX_BODY_BYTES (BODY_TOO_LARGE) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limit exceeded; see Retry-After (RATE_LIMITED) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database is unavailable (DATABASE_UNAVAILABLE) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Replace a view's definition: additive changes (new tables, nullable columns, indexes) apply in place; any other rebuilds from startBlock */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ViewDefinition"];
+                };
+            };
+            responses: {
+                /** @description The view */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UpdatedView"];
+                    };
+                };
+                /** @description Invalid input; `details` names each field (VALIDATION_FAILED) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource, or not the caller's (NOT_FOUND) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body over API_MAX_BODY_BYTES (BODY_TOO_LARGE) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limit exceeded; see Retry-After (RATE_LIMITED) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database is unavailable (DATABASE_UNAVAILABLE) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Delete a view and its tables */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Invalid input; `details` names each field (VALIDATION_FAILED) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource, or not the caller's (NOT_FOUND) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body over API_MAX_BODY_BYTES (BODY_TOO_LARGE) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limit exceeded; see Retry-After (RATE_LIMITED) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database is unavailable (DATABASE_UNAVAILABLE) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/views/{name}/{table}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rows of a view's table: filtered, sorted, a page at a time
+         * @description Filters are further query parameters: `col=v` (equal), `col.ne=v`, `col.gt=v`, `col.gte=v`, `col.lt=v`, `col.lte=v`, `col.in=a,b` (at most 100 values), `col.like=v` (text and principal columns; `%` and `_` are wildcards). Every filter must hold. Values are read as their column's type: uint and int as decimal integers, bool as true or false, timestamp as unix seconds or an ISO date, principal as a Stacks address; json columns cannot be filtered. `_block_height` and `_tx_id` (what last wrote a row) can be filtered and sorted like columns. An unknown column or a value that does not fit answers 400 naming the parameter. Pages continue with `_cursor` = `next` (keyset pagination on the sort column and the row id: stable while rows are written).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description `next` of the previous page (same filters, _sort and _order) */
+                    _cursor?: string;
+                    /** @description Comma-separated columns to return */
+                    _fields?: string;
+                    _limit?: number;
+                    _order?: "asc" | "desc";
+                    /** @description Column to sort by (default: the order rows were written in) */
+                    _sort?: string;
+                };
+                header?: never;
+                path: {
+                    name: string;
+                    table: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of rows */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ViewRows"];
+                    };
+                };
+                /** @description Invalid input; `details` names each field (VALIDATION_FAILED) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource, or not the caller's (NOT_FOUND) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The view was rebuilt or deleted while it was read (VIEW_CHANGED) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body over API_MAX_BODY_BYTES (BODY_TOO_LARGE) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limit exceeded; see Retry-After (RATE_LIMITED) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database is unavailable (DATABASE_UNAVAILABLE), or the query ran longer than VIEW_QUERY_TIMEOUT_MS (QUERY_TIMEOUT) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/views/{name}/{table}/count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How many rows of a view's table match the filters
+         * @description Filters are further query parameters: `col=v` (equal), `col.ne=v`, `col.gt=v`, `col.gte=v`, `col.lt=v`, `col.lte=v`, `col.in=a,b` (at most 100 values), `col.like=v` (text and principal columns; `%` and `_` are wildcards). Every filter must hold. Values are read as their column's type: uint and int as decimal integers, bool as true or false, timestamp as unix seconds or an ISO date, principal as a Stacks address; json columns cannot be filtered. `_block_height` and `_tx_id` (what last wrote a row) can be filtered and sorted like columns. An unknown column or a value that does not fit answers 400 naming the parameter.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                    table: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The count */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ViewCount"];
+                    };
+                };
+                /** @description Invalid input; `details` names each field (VALIDATION_FAILED) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource, or not the caller's (NOT_FOUND) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The view was rebuilt or deleted while it was read (VIEW_CHANGED) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body over API_MAX_BODY_BYTES (BODY_TOO_LARGE) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limit exceeded; see Retry-After (RATE_LIMITED) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database is unavailable (DATABASE_UNAVAILABLE), or the query ran longer than VIEW_QUERY_TIMEOUT_MS (QUERY_TIMEOUT) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/views/{name}/reindex": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Empty a view's tables and build them again from startBlock (also restarts a view stopped by an error) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The view, rebuilding */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ViewDetail"];
+                    };
+                };
+                /** @description Invalid input; `details` names each field (VALIDATION_FAILED) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource, or not the caller's (NOT_FOUND) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body over API_MAX_BODY_BYTES (BODY_TOO_LARGE) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limit exceeded; see Retry-After (RATE_LIMITED) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The database is unavailable (DATABASE_UNAVAILABLE) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs": {
         parameters: {
             query?: never;
@@ -2754,7 +3470,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics: HTTP requests, chain, deliveries and per-stream lag */
+        /** Prometheus metrics: HTTP requests, chain, deliveries, per-stream lag, per-view lag, rows and errors */
         get: {
             parameters: {
                 query?: never;
@@ -2835,7 +3551,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Chain, integrity, streams and deliveries at a glance (cached for STATUS_CACHE_SECONDS) */
+        /** Chain, integrity, streams, deliveries and views at a glance (cached for STATUS_CACHE_SECONDS) */
         get: {
             parameters: {
                 query?: never;
@@ -3323,6 +4039,11 @@ export interface components {
                 paused: number;
             };
             totalMissingBlocks: number;
+            views: {
+                active: number;
+                /** @description Views stopped at a block their handlers cannot apply */
+                error: number;
+            };
         };
         Stream: {
             confirmations: number;
@@ -3527,6 +4248,11 @@ export interface components {
             events: components["schemas"]["Event"][];
             transaction: components["schemas"]["Transaction"];
         };
+        UpdatedView: {
+            /** @description True: the change was not additive, so the tables were emptied and are rebuilt from startBlock */
+            rebuilt: boolean;
+            view: components["schemas"]["ViewDetail"];
+        };
         UpdateStream: {
             confirmations?: number;
             endBlock?: number | null;
@@ -3542,6 +4268,31 @@ export interface components {
             name?: string;
             options?: components["schemas"]["StreamOptions"];
             webhookUrl?: string;
+        };
+        View: {
+            createdAt: string;
+            description: string | null;
+            errorHeight: number | null;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @enum {string} */
+            network: "mainnet" | "testnet" | "devnet";
+            progress: components["schemas"]["ViewProgress"];
+            startBlock: number;
+            /**
+             * @description `error`: stopped at `errorHeight`, see `statusReason`
+             * @enum {string}
+             */
+            status: "active" | "error";
+            /** @description Why the view stopped (its last error) */
+            statusReason: string | null;
+            updatedAt: string;
+            /** @description Moves on every change of the definition and every rebuild */
+            version: number;
+        };
+        ViewCount: {
+            count: number;
         };
         /** @description A view: tables and handlers, JSON from end to end. Each handler's `on` is a StreamFilter; values are paths such as `$.event.amount` or JSON literals. */
         ViewDefinition: {
@@ -3613,6 +4364,42 @@ export interface components {
         ViewDefinition___schema6: JsonValue;
         ViewDefinition___schema7: JsonValue;
         ViewDefinition___schema8: JsonValue;
+        ViewDetail: components["schemas"]["View"] & {
+            definition: components["schemas"]["ViewDefinition"];
+            tables: components["schemas"]["ViewTable"][];
+        };
+        ViewList: {
+            views: components["schemas"]["View"][];
+        };
+        ViewProgress: {
+            caughtUp: boolean;
+            /** @description Height of the network's indexed tip */
+            chainTip: number | null;
+            /** @description The newest chain log seq of the view's network */
+            headSeq: number;
+            /** @description Blocks between the last one applied and the tip */
+            lagBlocks: number;
+            /** @description Chain log entries the view has yet to process */
+            lagEntries: number;
+            /** @description The chain log seq the view's tables reflect */
+            lastSeq: number;
+            /** @description Height of the last block applied */
+            processedHeight: number | null;
+        };
+        ViewRows: {
+            /** @description `_cursor` of the next page; null on the last */
+            next: string | null;
+            /** @description Rows with the asked `_fields` (default: every column, then `_block_height` and `_tx_id`: what last wrote the row). uint and int values are decimal strings, timestamps ISO 8601 */
+            rows: {
+                [key: string]: unknown;
+            }[];
+        };
+        ViewTable: {
+            name: string;
+            rows: number;
+            /** @description True: counted. False (tables of more than 10,000 rows): Postgres's estimate as of the table's last ANALYZE */
+            rowsExact: boolean;
+        };
     };
     responses: never;
     parameters: never;

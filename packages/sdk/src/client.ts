@@ -2,6 +2,7 @@ import { type ClientOptions, Transport } from "./http.ts";
 import { ChainResource } from "./resources/chain.ts";
 import { AccountsResource, KeysResource } from "./resources/keys.ts";
 import { StreamsResource } from "./resources/streams.ts";
+import { ViewsResource } from "./resources/views.ts";
 
 /**
  * A client of one Second Layer API. Every method returns the API's JSON, typed from its OpenAPI
@@ -14,6 +15,7 @@ import { StreamsResource } from "./resources/streams.ts";
  */
 export class SecondLayer {
   readonly streams: StreamsResource;
+  readonly views: ViewsResource;
   readonly keys: KeysResource;
   readonly accounts: AccountsResource;
   readonly chain: ChainResource;
@@ -22,6 +24,7 @@ export class SecondLayer {
   constructor(options: ClientOptions) {
     this.http = new Transport(options);
     this.streams = new StreamsResource(this.http);
+    this.views = new ViewsResource(this.http);
     this.keys = new KeysResource(this.http);
     this.accounts = new AccountsResource(this.http);
     this.chain = new ChainResource(this.http);
@@ -31,7 +34,7 @@ export class SecondLayer {
     return this.http.baseUrl;
   }
 
-  /** Chain, integrity, streams and deliveries at a glance (public; cached by the API for a few seconds). */
+  /** Chain, integrity, streams, deliveries and views at a glance (public; cached by the API for a few seconds). */
   status() {
     return this.http.call("get", "/status");
   }

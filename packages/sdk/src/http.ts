@@ -4,7 +4,7 @@ import { errorFromBody, SecondLayerError } from "./errors.ts";
 // The typed request core: every call names a path of the OpenAPI document and a method, and its
 // answer is typed by the document's success response. Resource classes wrap it per route.
 
-export type Method = "get" | "post" | "patch" | "delete";
+export type Method = "get" | "post" | "put" | "patch" | "delete";
 export type Path = keyof paths;
 /** The OpenAPI operation at a path and method. */
 export type Operation<P extends Path, M extends Method> = NonNullable<paths[P][M]>;

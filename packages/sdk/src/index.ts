@@ -7,6 +7,13 @@ export { type ErrorDetail, SecondLayerError } from "./errors.ts";
 export type { BodyOf, ClientOptions, QueryOf, ResultOf } from "./http.ts";
 export { collect, paginate } from "./paginate.ts";
 export type { ImportChainhookQuery, StreamLogEvent } from "./resources/streams.ts";
+export {
+  type ViewFilter,
+  type ViewQuery,
+  type ViewRowsPage,
+  type ViewValue,
+  viewQueryParams,
+} from "./resources/views.ts";
 export { type FollowOptions, type ReconnectInfo, readEventStream, type SseEvent } from "./sse.ts";
 export type * from "./types.ts";
 export * from "./webhooks/index.ts";

@@ -2,11 +2,13 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { pendingMigrations } from "@second-layer/shared/db/migrate";
 import { databaseUnavailableBody } from "@second-layer/shared/error-body";
 import { streamStats } from "@second-layer/shared/streams/stream-stats";
+import { listViews } from "@second-layer/shared/views/store";
 import { Gauge } from "prom-client";
 import { ApiError, ErrorSchema } from "../http/api-error.ts";
 import type { ApiApp, ApiDeps } from "../http/app-env.ts";
 import { json } from "../http/openapi-parts.ts";
 import { type StatusReport, statusReport } from "../status/status-report.ts";
+import { chainHeads, estimatedRows, viewProgress } from "../views/view-reads.ts";
 
 const BlockRefSchema = z.object({ height: z.number().int(), indexBlockHash: z.string(), blockHash: z.string() });
 
@@ -33,6 +35,10 @@ const StatusSchema = z
       paused: z.number().int(),
       failed: z.number().int(),
       disabled: z.number().int(),
+    }),
+    views: z.object({
+      active: z.number().int(),
+      error: z.number().int().openapi({ description: "Views stopped at a block their handlers cannot apply" }),
     }),
     deliveries24h: z.object({ sent: z.number().int(), failed: z.number().int() }),
     lag: z.object({
@@ -95,7 +101,7 @@ export function registerOperationsRoutes(app: ApiApp, deps: ApiDeps): void {
       method: "get",
       path: "/status",
       tags: ["operations"],
-      summary: "Chain, integrity, streams and deliveries at a glance (cached for STATUS_CACHE_SECONDS)",
+      summary: "Chain, integrity, streams, deliveries and views at a glance (cached for STATUS_CACHE_SECONDS)",
       responses: {
         200: json(StatusSchema, "The status"),
         503: json(ErrorSchema, "The database is unavailable (DATABASE_UNAVAILABLE)"),
@@ -129,13 +135,29 @@ export function registerOperationsRoutes(app: ApiApp, deps: ApiDeps): void {
       "stream_id",
       "network",
     ]),
+    views: gauge("second_layer_views", "Views by status", ["network", "status"]),
+    viewLag: gauge("second_layer_view_lag_blocks", "Chain tip minus the last block a view applied", [
+      "view_id",
+      "view",
+      "network",
+    ]),
+    viewError: gauge(
+      "second_layer_view_error",
+      "1 while a view is stopped by an error (its reason: GET /api/views/{name})",
+      ["view_id", "view"],
+    ),
+    viewRows: gauge("second_layer_view_rows", "Rows of a view's table (Postgres's estimate as of its last ANALYZE)", [
+      "view_id",
+      "view",
+      "table",
+    ]),
   };
 
   app.openAPIRegistry.registerPath({
     method: "get",
     path: "/metrics",
     tags: ["operations"],
-    summary: "Prometheus metrics: HTTP requests, chain, deliveries and per-stream lag",
+    summary: "Prometheus metrics: HTTP requests, chain, deliveries, per-stream lag, per-view lag, rows and errors",
     responses: { 200: { description: "Prometheus text format", content: { "text/plain": { schema: z.string() } } } },
   });
   app.get("/metrics", async (c) => {
@@ -156,6 +178,21 @@ export function registerOperationsRoutes(app: ApiApp, deps: ApiDeps): void {
       g.streamLag.reset();
       for (const st of await streamStats(db.sql, null))
         g.streamLag.set({ stream_id: st.streamId, network: st.network }, st.lagBlocks);
+      for (const [status, count] of Object.entries(s.views)) g.views.set({ network, status }, count);
+      const [views, heads, rows] = await Promise.all([
+        listViews(db.sql, null),
+        chainHeads(db.sql),
+        estimatedRows(db.sql),
+      ]);
+      const names = new Map(views.map((v) => [v.id, v.name]));
+      for (const gv of [g.viewLag, g.viewError, g.viewRows]) gv.reset();
+      for (const v of views) {
+        const labels = { view_id: v.id, view: v.name };
+        g.viewLag.set({ ...labels, network: v.network }, viewProgress(v, heads.get(v.network)).lagBlocks);
+        g.viewError.set(labels, v.status === "error" ? 1 : 0);
+      }
+      for (const r of rows)
+        g.viewRows.set({ view_id: r.viewId, view: names.get(r.viewId) ?? "", table: r.table }, r.rows);
     } catch (err) {
       log.warn({ err }, "metrics: chain and delivery gauges could not be read; serving the process metrics only");
     }

@@ -3,7 +3,7 @@ import { healthSummary } from "@second-layer/shared/chain-status";
 import type { Sql } from "@second-layer/shared/db/connect";
 
 // GET /status: one cheap look at everything an operator watches. Every figure comes from an index or a
-// small table (chain_state, stream counts, partial indexes on deliveries, attempts of the last day),
+// small table (chain_state, stream and view counts, partial indexes on deliveries, attempts of the last day),
 // never a scan of the chain; the route caches the answer for a few seconds on top.
 
 export interface StatusReport {
@@ -20,6 +20,7 @@ export interface StatusReport {
   chainLog: { seq: number };
   queue: { pending: number; running: number; failed: number };
   streams: { active: number; paused: number; failed: number; disabled: number };
+  views: { active: number; error: number };
   deliveries24h: { sent: number; failed: number };
   lag: { chainLogEntries: number; blocks: number };
   generatedAt: string;
@@ -57,6 +58,8 @@ export async function statusReport(sql: Sql, network: string): Promise<StatusRep
       paused: number;
       failed_streams: number;
       disabled: number;
+      views_active: number;
+      views_error: number;
       sent: number;
       failed_attempts: number;
       cursor: string | null;
@@ -72,6 +75,8 @@ export async function statusReport(sql: Sql, network: string): Promise<StatusRep
       (select count(*)::int from streams where network = ${network} and status = 'paused') as paused,
       (select count(*)::int from streams where network = ${network} and status = 'failed') as failed_streams,
       (select count(*)::int from streams where network = ${network} and status = 'disabled') as disabled,
+      (select count(*)::int from views where network = ${network} and status = 'active') as views_active,
+      (select count(*)::int from views where network = ${network} and status = 'error') as views_error,
       (select count(*)::int from delivery_attempts a join streams s on s.id = a.stream_id
         where a.started_at > now() - interval '24 hours' and s.network = ${network}
           and a.status_code between 200 and 299) as sent,
@@ -92,7 +97,7 @@ export async function statusReport(sql: Sql, network: string): Promise<StatusRep
   const cursor = Number(counts?.cursor ?? 0);
   const degraded = health.integrity !== "healthy" && health.integrity !== "empty";
   return {
-    status: degraded || (counts?.failed_streams ?? 0) > 0 ? "degraded" : "ok",
+    status: degraded || (counts?.failed_streams ?? 0) > 0 || (counts?.views_error ?? 0) > 0 ? "degraded" : "ok",
     network,
     chainTip: health.lastIndexedBlock,
     lastIndexedBlock: health.lastIndexedBlock,
@@ -110,6 +115,7 @@ export async function statusReport(sql: Sql, network: string): Promise<StatusRep
       failed: counts?.failed_streams ?? 0,
       disabled: counts?.disabled ?? 0,
     },
+    views: { active: counts?.views_active ?? 0, error: counts?.views_error ?? 0 },
     deliveries24h: { sent: counts?.sent ?? 0, failed: counts?.failed_attempts ?? 0 },
     lag: {
       chainLogEntries: Math.max(0, health.chainLog.seq - cursor),

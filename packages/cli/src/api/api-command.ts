@@ -1,10 +1,11 @@
+import { readFileSync } from "node:fs";
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import { SecondLayer } from "@second-layer/sdk";
 import { resolveApiSettings } from "./api-config.ts";
 import { EXIT, UsageError } from "./cli-errors.ts";
 
 // The commands that talk to the API: `sl <group> <subcommand> [args] [options]`. Each group is a
-// table of subcommands, so a new group (views) is one module and one line in main.ts.
+// table of subcommands, so a new group is one module and one line in main.ts.
 
 export const COMMON_OPTIONS = {
   "api-url": { type: "string" },
@@ -126,4 +127,15 @@ export function parseJson(text: string, where: string): unknown {
   } catch (err) {
     throw new UsageError(`${where} is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/** A JSON file's content, naming the file when it cannot be read or parsed. */
+export function readJsonFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new UsageError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  return parseJson(text, path);
 }

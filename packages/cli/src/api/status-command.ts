@@ -8,7 +8,7 @@ const block = (b: Status["chainTip"]) => (b ? `${b.height} ${b.indexBlockHash}` 
 /** `sl status`: the API's /status; exits 2 when it reports `degraded`. */
 export const statusCommand: Subcommand = {
   usage: "",
-  summary: "chain, integrity, streams and deliveries at a glance; exits 2 when degraded",
+  summary: "chain, integrity, streams, deliveries and views at a glance; exits 2 when degraded",
   async run(ctx) {
     const s = await ctx.sl.status();
     if (ctx.json) ctx.out(json(s));
@@ -31,6 +31,7 @@ export const statusCommand: Subcommand = {
               .join(", "),
           ],
           ["deliveries", `${s.queue.pending} pending, ${s.queue.running} sending, ${s.queue.failed} parked`],
+          ["views", `${s.views.active} active, ${s.views.error} stopped by an error`],
           ["last 24 h", `${s.deliveries24h.sent} sent, ${s.deliveries24h.failed} failed attempts`],
           ["api", ctx.sl.baseUrl],
         ]),

@@ -1,6 +1,13 @@
-import { readFileSync } from "node:fs";
 import type { CreateStream, Delivery, Stream, StreamLogEvent, UpdateStream } from "@second-layer/sdk";
-import { type ApiContext, arg, intOption, parseJson, type Subcommand, type Values } from "./api-command.ts";
+import {
+  type ApiContext,
+  arg,
+  intOption,
+  parseJson,
+  readJsonFile,
+  type Subcommand,
+  type Values,
+} from "./api-command.ts";
 import { EXIT, UsageError } from "./cli-errors.ts";
 import { type Cell, fields, json, jsonLine, table } from "./output.ts";
 
@@ -17,16 +24,6 @@ const definitionOptions = {
   "end-block": { type: "string" },
   confirmations: { type: "string" },
 } as const;
-
-function readJsonFile(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new UsageError(`cannot read ${path}: ${(err as Error).message}`);
-  }
-  return parseJson(text, path);
-}
 
 /** A stream definition from `--file` (a JSON body) with the flags given on top of it. */
 function definition(values: Values): Record<string, unknown> {

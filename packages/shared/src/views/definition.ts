@@ -8,8 +8,9 @@ import { compileExpr, type Expr, type Scope, scopeOfFilter } from "./expressions
 // ever runs in our processes. `parseViewDefinition` checks it (every problem with its path) and
 // compiles it for the view processor.
 
-const IDENT = /^[a-z][a-z0-9_]{0,62}$/;
-const VIEW_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+/** Names of tables and columns (safe SQL identifiers), and of views. */
+export const IDENT = /^[a-z][a-z0-9_]{0,62}$/;
+export const VIEW_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 const ident = z
   .string()
   .regex(IDENT, "a name is lower case letters, digits and _, starting with a letter (at most 63)");

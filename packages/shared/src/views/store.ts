@@ -1,5 +1,6 @@
 import type postgres from "postgres";
 import type { StacksNetwork } from "../config.ts";
+import { toPostgresJson } from "../json-text.ts";
 import { addColumnSql, addIndexSql, createTableSql, createViewSql, dropViewSql, viewSchemaName } from "./ddl.ts";
 import { parseViewDefinition, type ViewDefinition, ViewValidationError } from "./definition.ts";
 
@@ -92,19 +93,27 @@ export async function deployView(
   const compiled = parseViewDefinition(input, defaultNetwork);
   const id = crypto.randomUUID();
   const schema = viewSchemaName(id);
-  return await sql.begin(async (tx) => {
-    const [taken] =
-      await tx`select 1 from views where account_id = ${accountId} and name = ${compiled.definition.name}`;
-    if (taken) throw new ViewConflictError(`a view named ${compiled.definition.name} exists already`);
-    const [row] = await tx<ViewRow[]>`
-      insert into views (id, account_id, name, network, definition, schema_name)
-      values (${id}, ${accountId}, ${compiled.definition.name}, ${compiled.network},
-        ${tx.json(compiled.definition as never)}, ${schema})
-      returning *`;
-    await runAll(tx, createViewSql(schema, compiled.definition));
-    await tx`select pg_notify(${VIEWS_CHANNEL}, ${id})`;
-    return record(row as ViewRow);
-  });
+  const exists = () => new ViewConflictError(`a view named ${compiled.definition.name} exists already`);
+  try {
+    return await sql.begin(async (tx) => {
+      const [taken] =
+        await tx`select 1 from views where account_id = ${accountId} and name = ${compiled.definition.name}`;
+      if (taken) throw exists();
+      // The definition goes in as json text, so tables and columns keep the order they were written in.
+      const [row] = await tx<ViewRow[]>`
+        insert into views (id, account_id, name, network, definition, schema_name)
+        values (${id}, ${accountId}, ${compiled.definition.name}, ${compiled.network},
+          ${toPostgresJson(compiled.definition)}::text::json, ${schema})
+        returning *`;
+      await runAll(tx, createViewSql(schema, compiled.definition));
+      await tx`select pg_notify(${VIEWS_CHANNEL}, ${id})`;
+      return record(row as ViewRow);
+    });
+  } catch (err) {
+    // Two deploys of one name at once: the second meets the unique key instead of the check.
+    if ((err as { code?: string }).code === "23505") throw exists();
+    throw err;
+  }
 }
 
 export async function getView(sql: postgres.Sql, accountId: string | null, name: string): Promise<ViewRecord | null> {
@@ -113,8 +122,10 @@ export async function getView(sql: postgres.Sql, accountId: string | null, name:
   return row ? record(row) : null;
 }
 
-export async function listViews(sql: postgres.Sql, accountId: string): Promise<ViewRecord[]> {
-  const rows = await sql<ViewRow[]>`select * from views where account_id = ${accountId} order by name`;
+/** An account's views by name; every account's with `accountId` null (for metrics). */
+export async function listViews(sql: postgres.Sql, accountId: string | null): Promise<ViewRecord[]> {
+  const rows = await sql<ViewRow[]>`
+    select * from views where ${accountId}::uuid is null or account_id = ${accountId}::uuid order by name, id`;
   return rows.map(record);
 }
 
@@ -122,9 +133,10 @@ export async function listViews(sql: postgres.Sql, accountId: string): Promise<V
 async function rebuild(tx: postgres.TransactionSql, view: ViewRecord, def: ViewDefinition): Promise<ViewRow> {
   await runAll(tx, [dropViewSql(view.schemaName), ...createViewSql(view.schemaName, def)]);
   const [row] = await tx<ViewRow[]>`
-    update views set definition = ${tx.json(def as never)}, version = version + 1, status = 'active',
+    update views set definition = ${toPostgresJson(def)}::text::json, version = version + 1, status = 'active',
       status_reason = null, error_height = null, last_seq = 0, processed_height = null, updated_at = now()
     where id = ${view.id} returning *`;
+  await tx`select pg_notify(${VIEWS_CHANNEL}, ${view.id})`;
   return row as ViewRow;
 }
 
@@ -209,7 +221,7 @@ export async function updateView(
     await runAll(tx, change.ddl(view.schemaName));
     // A redeploy also resumes a view stopped by an error, at the block it stopped on.
     const [row] = await tx<ViewRow[]>`
-      update views set definition = ${tx.json(compiled.definition as never)}, version = version + 1,
+      update views set definition = ${toPostgresJson(compiled.definition)}::text::json, version = version + 1,
         status = 'active', status_reason = null, error_height = null, updated_at = now()
       where id = ${view.id} returning *`;
     await tx`select pg_notify(${VIEWS_CHANNEL}, ${view.id})`;

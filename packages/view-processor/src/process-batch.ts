@@ -122,7 +122,14 @@ export async function processBatch(db: Db, view: LoadedView, opts: BatchOptions)
         if (undo) await tx`select set_config('second_layer.undo_block', '', true)`;
       }
       await flush();
-      await tx.unsafe(`delete from ${schema}."_undo" where block_height < $1`, [tip - opts.undoDepth]);
+      // Undo data deeper than undoDepth goes, except a block's that the log rolls back further on: a
+      // view behind the tip (catching up, rebuilt, stopped for a while) still needs it then.
+      await tx.unsafe(
+        `delete from ${schema}."_undo" u where u.block_height < $1 and not exists (
+           select 1 from chain_log l where l.index_block_hash = u.index_block_hash and l.network = $2
+             and l.kind = 'rollback' and l.seq > $3)`,
+        [tip - opts.undoDepth, network, last.seq],
+      );
       const moved = await tx`
         update views set last_seq = ${last.seq}, updated_at = now(),
           processed_height = coalesce(${kept.filter((e) => e.kind === "apply").at(-1)?.height ?? null}::int, processed_height)

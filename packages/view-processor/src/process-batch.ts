@@ -75,15 +75,17 @@ export async function processBatch(db: Db, view: LoadedView, opts: BatchOptions)
       let height = 0;
       let ops = 0;
       let events = 0;
-      // A write that fails is reported at the block being written (exact in per-block mode).
-      const flush = async () => {
+      // A write that fails is reported at the block being written (exact in per-block mode). Queuing
+      // writes too: a change of operation on a table writes what it had.
+      const written = async (write: Promise<void>) => {
         try {
-          await writer.flush(tx);
+          await write;
         } catch (err) {
           if (isTransientDbError(err)) throw err;
           throw new ViewHandlerError(`writing the view's rows failed: ${(err as Error).message}`, height);
         }
       };
+      const flush = () => written(writer.flush(tx));
       for (const entry of kept) {
         height = entry.height;
         if (entry.kind === "rollback") {
@@ -117,7 +119,7 @@ export async function processBatch(db: Db, view: LoadedView, opts: BatchOptions)
             [entry.indexBlockHash, entry.height],
           );
         }
-        await writer.add(tx, planned);
+        await written(writer.add(tx, planned));
         if (undo || opts.perBlock) await flush();
         if (undo) await tx`select set_config('second_layer.undo_block', '', true)`;
       }

@@ -69,7 +69,15 @@ export function planBlock(view: CompiledView, index: FilterIndex, data: BlockDat
   const ops: RowOp[] = [];
   const run = (h: number, ctx: MatchContext, txId: string | null) => {
     const handler = view.handlers[h];
-    if (!handler?.when.every((c) => holds(c, ctx))) return;
+    if (!handler) return;
+    let applies: boolean;
+    try {
+      applies = handler.when.every((c) => holds(c, ctx));
+    } catch (err) {
+      // A condition on a value that cannot be evaluated (a negated path that is not a number).
+      throw new ViewHandlerError(`handlers.${h}.when: ${(err as Error).message}`, height);
+    }
+    if (!applies) return;
     for (const [a, action] of handler.actions.entries()) {
       ops.push(
         resolve(action, view.definition.tables[action.table] as TableSpec, ctx, height, txId, `handlers.${h}.do.${a}`),

@@ -128,9 +128,12 @@ export async function processBatch(db: Db, view: LoadedView, opts: BatchOptions)
              and l.kind = 'rollback' and l.seq > $3)`,
         [tip - opts.undoDepth, network, last.seq],
       );
+      // The newest block the tables reflect: the last applied, or the parent of the last rolled back.
+      const newest = kept.at(-1);
+      const reached = newest ? (newest.kind === "apply" ? newest.height : newest.height - 1) : null;
       const moved = await tx`
         update views set last_seq = ${last.seq}, updated_at = now(),
-          processed_height = coalesce(${kept.filter((e) => e.kind === "apply").at(-1)?.height ?? null}::int, processed_height)
+          processed_height = coalesce(${reached}::int, processed_height)
         where id = ${view.id} and last_seq = ${cursor} and version = ${view.version}`;
       if (moved.count !== 1) throw new Stale();
       return { status: "progress", entries: entries.length, ops, events } as const;

@@ -6,6 +6,7 @@ import { freePort } from "@second-layer/shared/db/local-postgres";
 import { createLogger } from "@second-layer/shared/logger";
 import type { NewBlockPayload } from "@second-layer/shared/stacks/node-payloads";
 import { createViewSql, quoteIdent } from "@second-layer/shared/views/ddl";
+import { parseViewDefinition } from "@second-layer/shared/views/definition";
 import { deployView } from "@second-layer/shared/views/store";
 import { generateChain, signTransactionPool } from "@second-layer/simulator/generate-chain";
 import type { Subprocess } from "bun";
@@ -167,7 +168,9 @@ type Row = Record<string, string | number | null>;
  */
 async function rawWrite(db: Db, url: string, from: string): Promise<number> {
   const raw = "bench_raw_view";
-  for (const statement of createViewSql(raw, VIEW as never)) await db.sql.unsafe(statement);
+  for (const statement of createViewSql(raw, parseViewDefinition(VIEW, NETWORK).definition)) {
+    await db.sql.unsafe(statement);
+  }
   const source = quoteIdent(from);
   const transfers = await db.sql.unsafe<Row[]>(
     `select txid, event_index::text, asset, sender, recipient, amount::text, height::text, _block_height, _tx_id

@@ -84,7 +84,7 @@ export async function processBatch(db: Db, view: LoadedView, opts: BatchOptions)
       let ops = 0;
       let events = 0;
       // A write that fails is reported at the block being written (exact in per-block mode). Queuing
-      // writes too: a change of operation on a table writes what it had.
+      // a block's operations writes too (a change of operation on a table writes what it had).
       const written = async (write: Promise<void>) => {
         try {
           await write;

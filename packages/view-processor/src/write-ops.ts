@@ -107,8 +107,8 @@ export class OpWriter {
       } else {
         const key = (this.def.tables[op.table] as TableSpec).primaryKey as string[];
         const id = JSON.stringify(key.map((k) => op.key[k]));
-        const pending = p.upserts.get(id);
-        if (pending && pending.undo !== block) await this.flushTable(sql, op.table, p);
+        const queued = p.upserts.get(id);
+        if (queued && queued.undo !== block) await this.flushTable(sql, op.table, p);
         collapse(p.upserts, id, op, block);
       }
       p.kind = op.kind;

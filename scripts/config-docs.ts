@@ -29,6 +29,11 @@ export const TOOLING_VARIABLES: { name: string; readBy: string; description: str
     description: "Blocks in the rebuild benchmark (default 1000).",
   },
   {
+    name: "BENCH_VIEW_BLOCKS",
+    readBy: "`bun run bench`",
+    description: "Blocks in the view catch-up benchmark (default 2000).",
+  },
+  {
     name: "SL_API_URL",
     readBy: "`sl` CLI",
     description: "The API the CLI talks to when `--api-url` is not given (default `http://127.0.0.1:3800`).",

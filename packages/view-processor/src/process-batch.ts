@@ -1,5 +1,5 @@
 import { loadBlocks } from "@second-layer/shared/chain-blocks";
-import { readChainLog, withoutUndoneApplies } from "@second-layer/shared/chain-log";
+import { type ChainLogEntry, readChainLog, withoutUndoneApplies } from "@second-layer/shared/chain-log";
 import { type Db, isTransientDbError, type Sql } from "@second-layer/shared/db/connect";
 import type { FilterIndex } from "@second-layer/shared/streams/match";
 import { quoteIdent } from "@second-layer/shared/views/ddl";
@@ -55,35 +55,45 @@ export async function processBatch(db: Db, view: LoadedView, opts: BatchOptions)
         select version, status, last_seq from views where id = ${view.id}`;
       if (!row || row.version !== view.version || row.status !== "active") throw new Stale();
       const cursor = Number(row.last_seq);
-      const entries = await readChainLog(tx, network, cursor, opts.batchSize);
-      const last = entries.at(-1);
-      if (!last) return { status: "idle" } as const;
-      const kept = withoutUndoneApplies(entries).filter((e) => e.height >= startBlock);
-      const applies = kept.filter((e) => e.kind === "apply").map((e) => e.indexBlockHash);
-      const [[state], laterRollbacks, blocks] = await Promise.all([
+      const read = await readChainLog(tx, network, cursor, opts.batchSize);
+      if (read.length === 0) return { status: "idle" } as const;
+      const [[state], rolledBack] = await Promise.all([
         tx<{ tip_height: number | null }[]>`select tip_height from chain_state where network = ${network}`,
+        // Applied blocks the log rolls back after the cursor: for an apply the batch keeps, later on
+        // (a rollback just after it in the batch drops them both; one before it, of an earlier apply,
+        // only makes the re-apply undoable for nothing).
         tx<{ index_block_hash: string }[]>`
           select distinct index_block_hash from chain_log
-          where network = ${network} and kind = 'rollback' and seq > ${last.seq}
-            and index_block_hash = any(${applies}::text[])`,
-        loadBlocks(tx, network, applies),
+          where network = ${network} and kind = 'rollback' and seq > ${cursor}
+            and index_block_hash = any(${read.filter((e) => e.kind === "apply").map((e) => e.indexBlockHash)}::text[])`,
       ]);
       const tip = state?.tip_height ?? 0;
-      const willRollBack = new Set(laterRollbacks.map((r) => r.index_block_hash));
+      const willRollBack = new Set(rolledBack.map((r) => r.index_block_hash));
+      const undoable = (e: ChainLogEntry) => tip - e.height < opts.undoDepth || willRollBack.has(e.indexBlockHash);
+      const entries = withinUndoBudget(read, (e) => e.kind === "apply" && e.height >= startBlock && undoable(e));
+      const last = entries.at(-1) as ChainLogEntry;
+      const kept = withoutUndoneApplies(entries).filter((e) => e.height >= startBlock);
+      const blocks = await loadBlocks(
+        tx,
+        network,
+        kept.filter((e) => e.kind === "apply").map((e) => e.indexBlockHash),
+      );
       const schema = quoteIdent(view.schema);
       const writer = new OpWriter(view.schema, definition);
       let height = 0;
       let ops = 0;
       let events = 0;
-      // A write that fails is reported at the block being written (exact in per-block mode).
-      const flush = async () => {
+      // A write that fails is reported at the block being written (exact in per-block mode). Queuing
+      // a block's operations writes too (a change of operation on a table writes what it had).
+      const written = async (write: Promise<void>) => {
         try {
-          await writer.flush(tx);
+          await write;
         } catch (err) {
           if (isTransientDbError(err)) throw err;
           throw new ViewHandlerError(`writing the view's rows failed: ${(err as Error).message}`, height);
         }
       };
+      const flush = () => written(writer.flush(tx));
       for (const entry of kept) {
         height = entry.height;
         if (entry.kind === "rollback") {
@@ -106,26 +116,24 @@ export async function processBatch(db: Db, view: LoadedView, opts: BatchOptions)
         const planned = planBlock(view.compiled, view.index, data);
         ops += planned.length;
         events += data.rows.events.length;
-        const undo = tip - entry.height < opts.undoDepth || willRollBack.has(entry.indexBlockHash);
-        if (undo) {
-          await flush();
-          await tx`
-            select set_config('second_layer.undo_block', ${entry.indexBlockHash}, true),
-                   set_config('second_layer.undo_height', ${String(entry.height)}, true)`;
-          await tx.unsafe(
-            `insert into ${schema}."_undo" (index_block_hash, block_height, table_name, row_id) values ($1, $2, '', 0)`,
-            [entry.indexBlockHash, entry.height],
-          );
-        }
-        await writer.add(tx, planned);
-        if (undo || opts.perBlock) await flush();
-        if (undo) await tx`select set_config('second_layer.undo_block', '', true)`;
+        await written(writer.add(tx, planned, undoable(entry) ? entry : null));
+        if (opts.perBlock) await flush();
       }
       await flush();
-      await tx.unsafe(`delete from ${schema}."_undo" where block_height < $1`, [tip - opts.undoDepth]);
+      // Undo data deeper than undoDepth goes, except a block's that the log rolls back further on: a
+      // view behind the tip (catching up, rebuilt, stopped for a while) still needs it then.
+      await tx.unsafe(
+        `delete from ${schema}."_undo" u where u.block_height < $1 and not exists (
+           select 1 from chain_log l where l.index_block_hash = u.index_block_hash and l.network = $2
+             and l.kind = 'rollback' and l.seq > $3)`,
+        [tip - opts.undoDepth, network, last.seq],
+      );
+      // The newest block the tables reflect: the last applied, or the parent of the last rolled back.
+      const newest = kept.at(-1);
+      const reached = newest ? (newest.kind === "apply" ? newest.height : newest.height - 1) : null;
       const moved = await tx`
         update views set last_seq = ${last.seq}, updated_at = now(),
-          processed_height = coalesce(${kept.filter((e) => e.kind === "apply").at(-1)?.height ?? null}::int, processed_height)
+          processed_height = coalesce(${reached}::int, processed_height)
         where id = ${view.id} and last_seq = ${cursor} and version = ${view.version}`;
       if (moved.count !== 1) throw new Stale();
       return { status: "progress", entries: entries.length, ops, events } as const;
@@ -134,6 +142,21 @@ export async function processBatch(db: Db, view: LoadedView, opts: BatchOptions)
     if (err instanceof Stale) return { status: "stale" };
     throw err;
   }
+}
+
+/**
+ * Undoable blocks per transaction. Their upserts are written block by block (see write-ops.ts), so a
+ * row written in every block gets a new version per block, and in one transaction none of them can
+ * be pruned: each write of the row walks all its versions. Committing every so many blocks keeps
+ * that walk short.
+ */
+const UNDOABLE_BLOCKS_PER_BATCH = 50;
+
+/** The entries up to (not including) the one that would make too many undoable blocks for a transaction. */
+function withinUndoBudget(entries: ChainLogEntry[], undoable: (e: ChainLogEntry) => boolean): ChainLogEntry[] {
+  let count = 0;
+  const cut = entries.findIndex((e) => undoable(e) && ++count > UNDOABLE_BLOCKS_PER_BATCH);
+  return cut < 0 ? entries : entries.slice(0, cut);
 }
 
 /** Stops a view at the block it could not apply, with a reason a person can act on. */

@@ -14,7 +14,13 @@ export interface RunningViewProcessor {
 }
 
 /** Starts the view processor on an already migrated database, with /health and /metrics on METRICS_PORT. */
-export async function startViewProcessor(opts: { config: Config; db: Db; log: Logger }): Promise<RunningViewProcessor> {
+export async function startViewProcessor(opts: {
+  config: Config;
+  db: Db;
+  log: Logger;
+  /** The safety-net poll (default 2 s); NOTIFYs wake the processor at once. */
+  pollMs?: number;
+}): Promise<RunningViewProcessor> {
   const { config, db, log } = opts;
   const registry = new Registry();
   const processor = new ViewProcessor({
@@ -24,6 +30,7 @@ export async function startViewProcessor(opts: { config: Config; db: Db; log: Lo
     registry,
     batchSize: config.VIEW_BATCH_SIZE,
     undoDepth: config.VIEW_UNDO_DEPTH,
+    pollMs: opts.pollMs,
   });
   // The chain log grew, or a view was deployed or changed: look now. The poll covers a missed one.
   const listeners = await Promise.all(

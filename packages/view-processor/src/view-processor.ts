@@ -42,6 +42,8 @@ interface ViewRow {
 export class ViewProcessor {
   private readonly views = new Map<string, LoadedView>();
   private stopping = false;
+  /** Counts wake-ups, so one that comes while views are being worked on is not slept through. */
+  private pokes = 0;
   private wake: (() => void) | null = null;
   private running: Promise<void> | null = null;
   private readonly metrics;
@@ -80,6 +82,7 @@ export class ViewProcessor {
   }
 
   poke(): void {
+    this.pokes++;
     this.wake?.();
   }
 
@@ -98,17 +101,23 @@ export class ViewProcessor {
   private async loop(): Promise<void> {
     const pollMs = this.opts.pollMs ?? 2000;
     while (!this.stopping) {
+      const pokes = this.pokes;
       let busy = false;
       try {
         await this.refresh();
-        for (const view of this.views.values()) {
-          if (this.stopping) break;
-          busy = (await this.work(view)) || busy;
-        }
       } catch (err) {
-        this.opts.log.error({ err }, "view processing failed; retrying");
+        this.opts.log.error({ err }, "loading views failed; retrying");
       }
-      if (busy) continue;
+      for (const view of [...this.views.values()]) {
+        if (this.stopping) break;
+        // One view's trouble (the database, a bug) must not hold the others back: it is retried next round.
+        try {
+          busy = (await this.work(view)) || busy;
+        } catch (err) {
+          this.opts.log.error({ err, view: view.name, viewId: view.id }, "view processing failed; retrying");
+        }
+      }
+      if (busy || this.pokes !== pokes) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pollMs);
         this.wake = () => {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { chainLogHead } from "@second-layer/shared/chain-log";
+import { spawnWorker } from "../../../test/support/service-process.ts";
 import {
   expectGapFreeSeq,
   recordedDelivered,
@@ -8,7 +9,6 @@ import {
   streamScenario,
 } from "../../../test/support/stream-scenario.ts";
 import { hang, ok, status } from "../../../test/support/webhook-receiver.ts";
-import { spawnWorker } from "../../../test/support/worker-process.ts";
 
 // Worker processes (`bun packages/worker/src/main.ts`) on one database: one killed mid-delivery, and
 // two or three sharing the work. Whatever happens, a delivery is acknowledged once, a stream's

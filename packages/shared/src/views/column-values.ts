@@ -31,6 +31,7 @@ export function accepts(column: ColumnType, expr: ExprType): boolean {
   return ACCEPTS[column].includes(expr);
 }
 
+const CANONICAL_INTEGER = /^(0|-?[1-9]\d*)$/;
 const PRINCIPAL = /^S[PMTN][0-9A-Z]{28,41}(\.[a-zA-Z][a-zA-Z0-9-]{0,127})?$/;
 
 export class ColumnValueError extends Error {
@@ -54,7 +55,8 @@ export function toColumnValue(type: ColumnType, value: unknown, where: string): 
       if (typeof text !== "string" || !/^-?\d{1,78}$/.test(text))
         return fail(`is not an integer (column type ${type})`);
       if (type === "uint" && text.startsWith("-") && BigInt(text) !== 0n) return fail("is negative (column type uint)");
-      return BigInt(text).toString();
+      // Most values are canonical already (the chain's decimal strings); others are normalized.
+      return CANONICAL_INTEGER.test(text) ? text : BigInt(text).toString();
     }
     case "text":
       if (typeof value === "string") return value;

@@ -27,7 +27,12 @@ function indexName(table: string, cols: string[], i: number): string {
   return quoteIdent(`${table}_i${i}_${cols.join("_")}`.slice(0, 60));
 }
 
-/** One table with its system columns, its key, its indexes and the undo trigger. */
+/**
+ * One table with its system columns, its key, its indexes and the undo trigger. The view processor
+ * records undo data in its own statements (write-ops.ts); the trigger records it for processors of
+ * earlier versions, which set second_layer.undo_block instead, so that old and new processes can
+ * share views during a rolling upgrade (the same _undo rows either way). Unset, it does nothing.
+ */
 export function createTableSql(schema: string, name: string, table: TableSpec): string[] {
   const s = quoteIdent(schema);
   const t = `${s}.${quoteIdent(name)}`;

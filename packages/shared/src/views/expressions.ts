@@ -138,18 +138,42 @@ export function compileExpr(value: unknown, filterType: string): Expr | string {
   };
 }
 
+/**
+ * Which payload's decoded Clarity values an expression reads (`$.tx.args[0]`, `$.event.value.price`),
+ * if any. Decoding is most of the cost of planning a block, so payloads are decoded only for views
+ * that read them.
+ */
+export function decodedRoot(expr: Expr): "tx" | "event" | null {
+  if (expr.kind !== "path" || expr.path.root === "block") return null;
+  return NESTED.has(`${expr.path.root}.${String(expr.path.steps[0])}`) ? expr.path.root : null;
+}
+
+// The view of a payload that paths walk, built once per payload: one match evaluates many paths.
+const views = new WeakMap<object, Record<string, unknown>>();
+
+function viewOf<T extends object>(payload: T, build: (p: T) => Record<string, unknown>): Record<string, unknown> {
+  let view = views.get(payload);
+  if (!view) {
+    view = build(payload);
+    views.set(payload, view);
+  }
+  return view;
+}
+
 /** The JSON-ish value an expression yields for a match; undefined when the path leads nowhere. */
 export function evaluate(expr: Expr, ctx: MatchContext): unknown {
   if (expr.kind === "literal") return expr.value;
   const { root, steps } = expr.path;
   let value: unknown =
     root === "block"
-      ? blockView(ctx.block)
+      ? viewOf(ctx.block, blockView)
       : root === "tx"
         ? ctx.tx
-          ? txView(ctx.tx)
+          ? viewOf(ctx.tx, txView)
           : undefined
-        : eventView(ctx.event);
+        : ctx.event
+          ? viewOf(ctx.event, eventView)
+          : undefined;
   for (const step of steps) {
     if (value === null || value === undefined) return undefined;
     value = (value as Record<string | number, unknown>)[step];
@@ -197,8 +221,7 @@ function txView(t: NonNullable<MatchContext["tx"]>) {
   };
 }
 
-function eventView(e: EventPayload | undefined) {
-  if (!e) return undefined;
+function eventView(e: EventPayload) {
   // NFT events carry the token id as their Clarity value.
   return { ...e, tokenId: e.type.startsWith("nft_") ? (e.value ?? e.rawValue) : undefined };
 }

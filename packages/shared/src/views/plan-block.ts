@@ -8,9 +8,9 @@ import {
   type TransactionPayload,
   transactionPayload,
 } from "../streams/payload.ts";
-import { toColumnValue } from "./column-values.ts";
+import { ColumnValueError, toColumnValue } from "./column-values.ts";
 import type { Comparison, CompiledAction, CompiledView, TableSpec } from "./definition.ts";
-import { type Expr, evaluate, type MatchContext } from "./expressions.ts";
+import { decodedRoot, type Expr, evaluate, type MatchContext } from "./expressions.ts";
 
 // What a view's handlers do with one block, as a list of row operations in chain order: block
 // handlers first, then transaction by transaction — the transaction's own handlers, then its events
@@ -34,6 +34,7 @@ export class ViewHandlerError extends Error {
 }
 
 const OPTIONS = { includeFailed: false, decodeClarityValues: true, includeRawTx: false, includeBlockMetadata: false };
+const RAW = { ...OPTIONS, decodeClarityValues: false };
 
 /** The index of a view's handlers (ids are handler positions), for matching a block once for all of them. */
 export function handlerIndex(view: CompiledView): FilterIndex {
@@ -42,11 +43,34 @@ export function handlerIndex(view: CompiledView): FilterIndex {
   return index;
 }
 
+const decoding = new WeakMap<CompiledView, { tx: typeof OPTIONS; event: typeof OPTIONS }>();
+
+/** Payload options for a view's transactions and events: Clarity values decoded only where it reads them. */
+function payloadOptions(view: CompiledView): { tx: typeof OPTIONS; event: typeof OPTIONS } {
+  let options = decoding.get(view);
+  if (!options) {
+    const roots = new Set(
+      view.handlers.flatMap((h) => [
+        ...h.when.map((c) => decodedRoot(c.expr)),
+        ...h.actions.flatMap((a) =>
+          (a.kind === "insert" ? a.values : a.kind === "upsert" ? [...a.key, ...a.set, ...a.add] : a.where).map(
+            ([, expr]) => decodedRoot(expr),
+          ),
+        ),
+      ]),
+    );
+    options = { tx: roots.has("tx") ? OPTIONS : RAW, event: roots.has("event") ? OPTIONS : RAW };
+    decoding.set(view, options);
+  }
+  return options;
+}
+
 export function planBlock(view: CompiledView, index: FilterIndex, data: BlockData): RowOp[] {
   const height = data.block.block_height;
   const block = blockPayload(data.block, OPTIONS);
   const matches = index.match(data.rows);
   if (matches.size === 0) return [];
+  const options = payloadOptions(view);
   const txHandlers = new Map<string, number[]>();
   const eventHandlers = new Map<number, number[]>();
   const blockHandlers: number[] = [];
@@ -61,7 +85,7 @@ export function planBlock(view: CompiledView, index: FilterIndex, data: BlockDat
   const txPayload = (tx: ChainTransaction) => {
     let p = txPayloads.get(tx.txid);
     if (!p) {
-      p = transactionPayload(tx, OPTIONS);
+      p = transactionPayload(tx, options.tx);
       txPayloads.set(tx.txid, p);
     }
     return p;
@@ -69,10 +93,25 @@ export function planBlock(view: CompiledView, index: FilterIndex, data: BlockDat
   const ops: RowOp[] = [];
   const run = (h: number, ctx: MatchContext, txId: string | null) => {
     const handler = view.handlers[h];
-    if (!handler?.when.every((c) => holds(c, ctx))) return;
+    if (!handler) return;
+    let applies: boolean;
+    try {
+      applies = handler.when.every((c) => holds(c, ctx));
+    } catch (err) {
+      // A condition on a value that cannot be evaluated (a negated path that is not a number).
+      throw new ViewHandlerError(`handlers.${h}.when: ${(err as Error).message}`, height);
+    }
+    if (!applies) return;
     for (const [a, action] of handler.actions.entries()) {
       ops.push(
-        resolve(action, view.definition.tables[action.table] as TableSpec, ctx, height, txId, `handlers.${h}.do.${a}`),
+        resolve(
+          action,
+          view.definition.tables[action.table] as TableSpec,
+          ctx,
+          height,
+          txId,
+          () => `handlers.${h}.do.${a}`,
+        ),
       );
     }
   };
@@ -82,7 +121,7 @@ export function planBlock(view: CompiledView, index: FilterIndex, data: BlockDat
   for (const tx of data.rows.transactions) {
     for (const h of txHandlers.get(tx.txid) ?? []) run(h, { block, tx: txPayload(tx) }, tx.txid);
     for (const ev of eventsByTx.get(tx.txid) ?? []) {
-      const event: EventPayload = eventPayload(ev, OPTIONS);
+      const event: EventPayload = eventPayload(ev, options.event);
       for (const h of eventHandlers.get(ev.event_index) ?? []) run(h, { block, tx: txPayload(tx), event }, tx.txid);
     }
   }
@@ -141,20 +180,24 @@ function resolve(
   ctx: MatchContext,
   blockHeight: number,
   txId: string | null,
-  at: string,
+  at: () => string,
 ): RowOp {
+  // Where a value went wrong is spelled out only when it did: this runs for every column of every match.
   const value = (col: string, expr: Expr, field: string, required: boolean): unknown => {
     const spec = table.columns[col];
-    const where = `${at}.${field}.${col}`;
-    if (!spec) throw new ViewHandlerError(`${where}: no such column`, blockHeight);
+    if (!spec) throw new ViewHandlerError(`${at()}.${field}.${col}: no such column`, blockHeight);
     let v: unknown;
     try {
-      v = toColumnValue(spec.type, evaluate(expr, ctx), where);
+      v = toColumnValue(spec.type, evaluate(expr, ctx), col);
     } catch (err) {
-      throw new ViewHandlerError((err as Error).message, blockHeight);
+      const message = err instanceof ColumnValueError ? err.message : `${col}: ${(err as Error).message}`;
+      throw new ViewHandlerError(`${at()}.${field}.${message}`, blockHeight);
     }
     if (v === null && (required || !spec.nullable)) {
-      throw new ViewHandlerError(`${where}: the value is missing and column ${col} cannot be null`, blockHeight);
+      throw new ViewHandlerError(
+        `${at()}.${field}.${col}: the value is missing and column ${col} cannot be null`,
+        blockHeight,
+      );
     }
     return v;
   };

@@ -153,6 +153,15 @@ export async function reindexView(
   });
 }
 
+/** JSON with every object's keys in order: a stored definition comes back from jsonb with its keys reordered. */
+function sortedJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
 /**
  * What changing `before` into `after` needs: nothing but DDL (new tables, new nullable columns, new
  * indexes, a new description), or a rebuild from startBlock (anything that changes what the tables
@@ -162,7 +171,7 @@ export function changeKind(
   before: ViewDefinition,
   after: ViewDefinition,
 ): { additive: boolean; ddl: (schema: string) => string[] } {
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const same = (a: unknown, b: unknown) => sortedJson(a) === sortedJson(b);
   if (
     !same(before.handlers, after.handlers) ||
     before.startBlock !== after.startBlock ||

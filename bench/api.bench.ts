@@ -8,6 +8,7 @@ import { createLogger } from "@second-layer/shared/logger";
 import { generateChain, signTransactionPool } from "@second-layer/simulator/generate-chain";
 import type { Subprocess } from "bun";
 import { generateLoad, type Service, startService } from "./api-process.ts";
+import { benchSetting } from "./bench-setting.ts";
 import { onInterrupt } from "./on-interrupt.ts";
 import type { BenchResult } from "./run.ts";
 
@@ -28,13 +29,6 @@ const NETWORK = "mainnet";
 const TXS_PER_BLOCK = 20;
 const WARMUP_SECONDS = 2;
 const HOST = "127.0.0.1";
-
-function positiveInteger(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const n = Number(raw ?? fallback);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return n;
-}
 
 /** A migrated database holding the generated chain; returns its URL and the chain's txids. */
 async function chainDatabase(serverUrl: string, blocks: number): Promise<{ url: string; txids: string[] }> {
@@ -80,9 +74,9 @@ async function checkAnswers(api: string, auth: Record<string, string>, txid: str
 }
 
 export async function run(): Promise<BenchResult[]> {
-  const blocks = positiveInteger("BENCH_API_BLOCKS", 300);
-  const connections = positiveInteger("BENCH_API_CONNECTIONS", 16);
-  const seconds = positiveInteger("BENCH_API_SECONDS", 10);
+  const blocks = benchSetting("BENCH_API_BLOCKS", 300);
+  const connections = benchSetting("BENCH_API_CONNECTIONS", 16);
+  const seconds = benchSetting("BENCH_API_SECONDS", 10);
 
   const pg = await startLocalPostgres();
   const services: Service[] = [];

@@ -3,6 +3,7 @@ import { connect, type Db } from "@second-layer/shared/db/connect";
 import { newBlockSchema } from "@second-layer/shared/stacks/node-payloads";
 import { generateChain, signTransactionPool } from "@second-layer/simulator/generate-chain";
 import { type BenchCluster, expectChainRows, settle, startBenchCluster } from "./bench-postgres.ts";
+import { benchSetting } from "./bench-setting.ts";
 import { replayFixtures } from "./fixture-replay.ts";
 import { killIndexers, startIndexerProcess } from "./indexer-process.ts";
 import { onInterrupt } from "./on-interrupt.ts";
@@ -186,9 +187,7 @@ async function generatedChain(cluster: BenchCluster, blocks: number): Promise<Be
 }
 
 export async function run(): Promise<BenchResult[]> {
-  const blocks = Number(process.env.BENCH_BLOCKS ?? 2000);
-  if (!Number.isInteger(blocks) || blocks < 1)
-    throw new Error(`BENCH_BLOCKS must be a positive integer, got ${process.env.BENCH_BLOCKS}`);
+  const blocks = benchSetting("BENCH_BLOCKS", 2000);
   const cluster = await startBenchCluster();
   const cleanup = () => {
     killIndexers();

@@ -6,6 +6,7 @@ import { removeLocalPostgres, startLocalPostgres } from "@second-layer/shared/db
 import { migrate } from "@second-layer/shared/db/migrate";
 import { createLogger } from "@second-layer/shared/logger";
 import { generateChain, signTransactionPool } from "@second-layer/simulator/generate-chain";
+import { benchSetting } from "./bench-setting.ts";
 import type { BenchResult } from "./run.ts";
 
 // `sl rebuild` re-derives every stored block's rows from its journaled body. Its limit is writing
@@ -45,7 +46,7 @@ async function copyRows(db: Db, table: string, rows: Record<string, unknown>[]):
 }
 
 export async function run(): Promise<BenchResult[]> {
-  const count = Number(process.env.BENCH_REBUILD_BLOCKS ?? 1000);
+  const count = benchSetting("BENCH_REBUILD_BLOCKS", 1000);
   const bodies = [...generateChain(count, await signTransactionPool(400))].map((b) => JSON.stringify(b));
   const pg = await startLocalPostgres();
   try {

@@ -16,6 +16,7 @@ import type { Subprocess } from "bun";
 import { Webhook } from "standardwebhooks";
 import { Agent, request } from "undici/index.js";
 import { type BenchCluster, settle, startBenchCluster } from "./bench-postgres.ts";
+import { benchSetting } from "./bench-setting.ts";
 import { killIndexers, startIndexerProcess, waitForHealth } from "./indexer-process.ts";
 import { onInterrupt } from "./on-interrupt.ts";
 import { percentile } from "./percentile.ts";
@@ -48,12 +49,6 @@ const DELIVERY_WARMUP_BLOCKS = 10;
 const P50_TARGET_MS = 30;
 const P99_TARGET_MS = 150;
 const THROUGHPUT_TARGET = 1000;
-
-function envNumber(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
-  return value;
-}
 
 /**
  * Filters that every generated block satisfies, of many kinds and sizes of match: the i-th stream
@@ -295,8 +290,8 @@ async function measureLatency(
   pool: PooledTx[],
   running: WorkerProcess[],
 ): Promise<LatencyFigures> {
-  const blocks = envNumber("BENCH_STREAM_BLOCKS", 100);
-  const intervalMs = envNumber("BENCH_STREAM_INTERVAL_MS", 1000);
+  const blocks = benchSetting("BENCH_STREAM_BLOCKS", 100);
+  const intervalMs = benchSetting("BENCH_STREAM_INTERVAL_MS", 1000);
   const bodies = [...generateChain(CHAIN_WARMUP_BLOCKS + DELIVERY_WARMUP_BLOCKS + blocks, pool)].map((b) =>
     JSON.stringify(b),
   );
@@ -382,8 +377,8 @@ async function measureThroughput(
   pool: PooledTx[],
   running: WorkerProcess[],
 ): Promise<ThroughputFigures> {
-  const streams = envNumber("BENCH_QUEUE_STREAMS", 40);
-  const blocks = envNumber("BENCH_QUEUE_BLOCKS", 500);
+  const streams = benchSetting("BENCH_QUEUE_STREAMS", 40);
+  const blocks = benchSetting("BENCH_QUEUE_BLOCKS", 500);
   const expected = streams * blocks;
   const concurrency = loadConfig({}).WORKER_CONCURRENCY;
   const url = await cluster.createDatabase("bench_stream_delivery");

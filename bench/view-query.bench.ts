@@ -5,6 +5,7 @@ import { freePort, removeLocalPostgres, startLocalPostgres } from "@second-layer
 import { migrate } from "@second-layer/shared/db/migrate";
 import type { Subprocess } from "bun";
 import { generateLoad, type Service, startService } from "./api-process.ts";
+import { benchSetting } from "./bench-setting.ts";
 import { onInterrupt } from "./on-interrupt.ts";
 import type { BenchResult } from "./run.ts";
 
@@ -59,13 +60,6 @@ const VIEW = {
   ],
 };
 
-function positiveInteger(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const n = Number(raw ?? fallback);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return n;
-}
-
 /** A mainnet-shaped address for recipient number i: the same text in SQL (below) and here. */
 function recipient(i: number): string {
   return `SP${new Bun.CryptoHasher("md5").update(String(i)).digest("hex").slice(0, 30).toUpperCase()}`;
@@ -104,9 +98,9 @@ async function fill(databaseUrl: string, schema: string, rows: number): Promise<
 }
 
 export async function run(): Promise<BenchResult[]> {
-  const rows = positiveInteger("BENCH_VIEW_ROWS", 1_000_000);
-  const connections = positiveInteger("BENCH_API_CONNECTIONS", 16);
-  const seconds = positiveInteger("BENCH_API_SECONDS", 10);
+  const rows = benchSetting("BENCH_VIEW_ROWS", 1_000_000);
+  const connections = benchSetting("BENCH_API_CONNECTIONS", 16);
+  const seconds = benchSetting("BENCH_API_SECONDS", 10);
 
   const pg = await startLocalPostgres();
   const services: Service[] = [];

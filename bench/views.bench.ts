@@ -11,6 +11,7 @@ import { deployView } from "@second-layer/shared/views/store";
 import { generateChain, signTransactionPool } from "@second-layer/simulator/generate-chain";
 import type { Subprocess } from "bun";
 import { settle, startBenchCluster } from "./bench-postgres.ts";
+import { benchSetting } from "./bench-setting.ts";
 import { waitForHealth } from "./indexer-process.ts";
 import { onInterrupt } from "./on-interrupt.ts";
 import type { BenchResult } from "./run.ts";
@@ -206,9 +207,7 @@ async function rawWrite(db: Db, url: string, from: string): Promise<number> {
 }
 
 export async function run(): Promise<BenchResult[]> {
-  const blocks = Number(process.env.BENCH_VIEW_BLOCKS ?? 2000);
-  if (!Number.isInteger(blocks) || blocks < 1)
-    throw new Error(`BENCH_VIEW_BLOCKS must be a positive integer, got ${process.env.BENCH_VIEW_BLOCKS}`);
+  const blocks = benchSetting("BENCH_VIEW_BLOCKS", 2000);
   const bodies = [...generateChain(blocks, await signTransactionPool(400))];
   const expected = expectedOf(bodies);
   const cluster = await startBenchCluster();

@@ -34,6 +34,46 @@ export const TOOLING_VARIABLES: { name: string; readBy: string; description: str
     description: "Blocks in the view catch-up benchmark (default 2000).",
   },
   {
+    name: "BENCH_STREAM_BLOCKS",
+    readBy: "`bun run bench`",
+    description: "Blocks posted in the streams latency benchmark (default 100).",
+  },
+  {
+    name: "BENCH_STREAM_INTERVAL_MS",
+    readBy: "`bun run bench`",
+    description: "Milliseconds between those blocks (default 1000).",
+  },
+  {
+    name: "BENCH_QUEUE_STREAMS",
+    readBy: "`bun run bench`",
+    description: "Streams in the delivery throughput benchmark (default 40).",
+  },
+  {
+    name: "BENCH_QUEUE_BLOCKS",
+    readBy: "`bun run bench`",
+    description: "Blocks whose deliveries queue up in the throughput benchmark (default 500).",
+  },
+  {
+    name: "BENCH_API_BLOCKS",
+    readBy: "`bun run bench`",
+    description: "Blocks in the API benchmark's database (default 300).",
+  },
+  {
+    name: "BENCH_API_CONNECTIONS",
+    readBy: "`bun run bench`",
+    description: "Keep-alive connections of the API and view query benchmarks' load generator (default 16).",
+  },
+  {
+    name: "BENCH_API_SECONDS",
+    readBy: "`bun run bench`",
+    description: "Seconds each API and view query benchmark loads its route (default 10).",
+  },
+  {
+    name: "BENCH_VIEW_ROWS",
+    readBy: "`bun run bench`",
+    description: "Rows in the view query benchmark's table (default 1,000,000).",
+  },
+  {
     name: "SL_API_URL",
     readBy: "`sl` CLI",
     description: "The API the CLI talks to when `--api-url` is not given (default `http://127.0.0.1:3800`).",

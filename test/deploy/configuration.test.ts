@@ -32,6 +32,7 @@ function variablesRead(text: string): { env: string[]; config: string[] } {
       ...matches(text, /process\.env\.([A-Z][A-Z0-9_]*)/g),
       ...matches(text, /process\.env\[\s*["'`]([A-Z][A-Z0-9_]*)["'`]\s*\]/g),
       ...matches(text, /Bun\.env\.([A-Z][A-Z0-9_]*)/g),
+      ...matches(text, /benchSetting\(\s*["'`]([A-Z][A-Z0-9_]*)["'`]/g),
     ],
     config: matches(text, /\bconfig\.([A-Z][A-Z0-9_]*)\b/g),
   };
@@ -63,8 +64,9 @@ describe("configuration reference", () => {
   });
 
   test("the scan sees every way of reading a variable", () => {
-    const text = 'process.env.ALPHA; process.env["BETA"]; Bun.env.GAMMA; deps.config.DELTA; config.lower';
-    expect(variablesRead(text)).toEqual({ env: ["ALPHA", "BETA", "GAMMA"], config: ["DELTA"] });
+    const text =
+      'process.env.ALPHA; process.env["BETA"]; Bun.env.GAMMA; benchSetting("EPSILON", 1); deps.config.DELTA; config.lower';
+    expect(variablesRead(text)).toEqual({ env: ["ALPHA", "BETA", "GAMMA", "EPSILON"], config: ["DELTA"] });
   });
 
   test("each service reads only variables the schema says it reads", () => {

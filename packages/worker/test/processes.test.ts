@@ -3,10 +3,12 @@ import { chainLogHead } from "@second-layer/shared/chain-log";
 import { spawnWorker } from "../../../test/support/service-process.ts";
 import {
   expectGapFreeSeq,
+  labeller,
   recordedDelivered,
   stopAfterTest,
   stopScenarioWorkers,
   streamScenario,
+  told,
 } from "../../../test/support/stream-scenario.ts";
 import { hang, ok, status } from "../../../test/support/webhook-receiver.ts";
 
@@ -61,6 +63,52 @@ describe("worker processes", () => {
       where a.stream_id = ${streamId} order by d.seq`;
     expect(attempts.map((a) => [Number(a.seq), a.attempt])).toEqual([1, 2, 3, 4].map((seq) => [seq, 1]));
     expect(attempts.map((a) => a.worker.includes(`:${second.proc.pid}:`))).toEqual([false, true, true, true]);
+  });
+
+  test("two, then three worker processes share the streams: each delivery acknowledged once, every stream in order, a reorg included", async () => {
+    const s = await streamScenario();
+    const names = ["w0", "w1", "w2", "w3", "w4", "w5"];
+    const ids = new Map<string, string>();
+    for (const name of names) {
+      ids.set(name, await s.stream(name));
+      // Answers take a little while, so that several streams are in flight at once across the workers.
+      s.receiver.setBehavior(name, async (n) => {
+        await Bun.sleep(2 + (n % 5) * 3);
+        return ok();
+      });
+    }
+    // Two slots each: six streams cannot all sit with one process.
+    const env = { WORKER_CONCURRENCY: "2" };
+    const workers = [await spawnWorker(s.db.url, env), await spawnWorker(s.db.url, env)];
+    for (const w of workers) stopAfterTest(w.kill);
+    await s.extend("a", 1, 8, "g");
+    workers.push(await spawnWorker(s.db.url, env));
+    stopAfterTest((workers[2] as (typeof workers)[number]).kill);
+    await s.extend("a", 9, 12, "a8");
+    // Every stream has been sent a12 before the fork (an apply still unsent at a rollback is cancelled
+    // instead); then b13 outgrows a12, and a12 and a11 are rolled back, newest first, before b11..b14.
+    for (const id of ids.values()) await recordedDelivered(s.db.sql, id, 12);
+    await s.extend("b", 11, 14, "a10");
+
+    const expected = [
+      ...Array.from({ length: 12 }, (_, i) => `apply a${i + 1}`),
+      "rollback a12",
+      "rollback a11",
+      ...Array.from({ length: 4 }, (_, i) => `apply b${i + 11}`),
+    ];
+    const label = labeller([...Array.from({ length: 12 }, (_, i) => `a${i + 1}`), "b11", "b12", "b13", "b14"]);
+    for (const name of names) {
+      const streamId = ids.get(name) as string;
+      await recordedDelivered(s.db.sql, streamId, expected.length);
+      const acked = s.receiver.acknowledged(name);
+      expectGapFreeSeq(acked, streamId);
+      expect(told(acked, label)).toEqual(expected);
+      // No failure happened, so no request may have been sent twice.
+      expect(s.receiver.at(name)).toHaveLength(expected.length);
+    }
+    const [shared] = await s.db.sql<{ workers: number }[]>`
+      select count(distinct worker)::int as workers from delivery_attempts`;
+    expect(shared?.workers).toBeGreaterThanOrEqual(2);
   });
 
   test("SIGTERM: the delivery in flight is finished and recorded, nothing after it is sent, the lease is given back at once", async () => {

@@ -1,4 +1,5 @@
 import { connect } from "@second-layer/shared/db/connect";
+import { viewSchemaName } from "@second-layer/shared/views/ddl";
 import { type ApiUnderLoad, versusBaseline, withApiUnderLoad } from "./api-process.ts";
 import { benchSetting } from "./bench-setting.ts";
 import type { BenchResult } from "./run.ts";
@@ -97,7 +98,7 @@ export async function run(): Promise<BenchResult[]> {
     (cluster) => cluster.createDatabase("bench_views"),
     async (target) => {
       const view = await api<{ id: string }>(target, "POST", "/api/views", VIEW);
-      const schema = `view_${view.id.replaceAll("-", "").slice(0, 24)}`;
+      const schema = viewSchemaName(view.id);
       process.stderr.write(`filling ${rows} rows...\n`);
       const fillSeconds = await fill(target.databaseUrl, schema, rows);
 

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { replayEventLog } from "@second-layer/shared/replay-event-log";
+import { viewSchemaName } from "@second-layer/shared/views/ddl";
 import { type ApiClient, startTestApi } from "../../../test/support/api.ts";
 import { createTestDatabase, type TestDatabase } from "../../../test/support/database.ts";
 import { blocksOf, canonicalChain, fixture } from "../../../test/support/fixtures.ts";
@@ -330,7 +331,7 @@ describe("deploy and read views", () => {
 
   test("another account's view answers 404 like an unknown one, and no path reaches a schema", async () => {
     const aliceView = await alice.get("/api/views/tokens");
-    const schema = `view_${aliceView.json.id.replaceAll("-", "").slice(0, 24)}`;
+    const schema = viewSchemaName(aliceView.json.id);
     for (const name of ["tokens", "unknown", schema]) {
       for (const [method, path, body] of [
         ["GET", `/api/views/${name}`],
@@ -513,7 +514,7 @@ describe("pagination", () => {
 
   test("stable while rows are written: a row written before the cursor shifts nothing after it", async () => {
     const view = await alice.get("/api/views/tokens");
-    const schema = `view_${view.json.id.replaceAll("-", "").slice(0, 24)}`;
+    const schema = viewSchemaName(view.json.id);
     const path = "/api/views/tokens/balances?_sort=balance&_order=desc&_limit=5";
     const first = await alice.get(path);
     expect(first.json.rows).toHaveLength(5);
@@ -633,7 +634,7 @@ describe("changing views", () => {
     expect((await alice.delete("/api/views/broken")).status).toBe(204);
     expect((await alice.get("/api/views/broken")).status).toBe(404);
     const [schema] =
-      await db.sql`select count(*)::int as n from pg_namespace where nspname = ${`view_${stopped.id.replaceAll("-", "").slice(0, 24)}`}`;
+      await db.sql`select count(*)::int as n from pg_namespace where nspname = ${viewSchemaName(stopped.id)}`;
     expect(schema?.n).toBe(0);
     expect((await alice.get("/status")).json.views).toEqual({ active: 1, error: 0 });
   });
@@ -642,7 +643,7 @@ describe("changing views", () => {
     const api = await startTestApi(db, { VIEW_QUERY_TIMEOUT_MS: "200" });
     const client = api.client(alice.key);
     const view = await client.get("/api/views/tokens");
-    const schema = `view_${view.json.id.replaceAll("-", "").slice(0, 24)}`;
+    const schema = viewSchemaName(view.json.id);
     // A lock held elsewhere keeps the query waiting; waiting counts against the statement timeout.
     let release = () => {};
     const held = new Promise<void>((r) => {

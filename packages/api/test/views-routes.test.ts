@@ -259,29 +259,7 @@ describe("deploy and read views", () => {
   });
 
   test("invalid definitions: 400 with the path of each problem", async () => {
-    const res = await alice.post("/api/views", {
-      name: "Bad Name",
-      tables: {
-        t: { columns: { n: { type: "uint" }, who: { type: "principal" } } },
-      },
-      handlers: [
-        {
-          on: { type: "stx_transfer" },
-          do: [
-            { insert: "nope", values: { n: 1 } },
-            { insert: "t", values: { n: "$.event.sender", who: "$.event.recipient", extra: 1 } },
-            { upsert: "t", key: { who: "$.event.sender" }, add: { n: "$.event.amount" } },
-          ],
-        },
-        { on: { type: "block" }, do: [{ insert: "t", values: { n: "$.event.amount", who: "$.block.hash" } }] },
-      ],
-    });
-    expect(res.status).toBe(400);
-    expect(res.json.error.code).toBe("VALIDATION_FAILED");
-    // The name is checked first (by the schema); the rest once the shape is right.
-    expect(res.json.error.details.map((d: any) => d.path)).toEqual(["name"]);
-    const deepRes = await alice.post("/api/views", {
-      name: "bad",
+    const broken = {
       tables: { t: { columns: { n: { type: "uint" }, who: { type: "principal" } } } },
       handlers: [
         {
@@ -294,7 +272,13 @@ describe("deploy and read views", () => {
         },
         { on: { type: "block" }, do: [{ insert: "t", values: { n: "$.event.amount", who: "$.block.hash" } }] },
       ],
-    });
+    };
+    const res = await alice.post("/api/views", { name: "Bad Name", ...broken });
+    expect(res.status).toBe(400);
+    expect(res.json.error.code).toBe("VALIDATION_FAILED");
+    // The name is checked first (by the schema); the rest once the shape is right.
+    expect(res.json.error.details.map((d: any) => d.path)).toEqual(["name"]);
+    const deepRes = await alice.post("/api/views", { name: "bad", ...broken });
     expect(deepRes.status).toBe(400);
     const paths = deepRes.json.error.details.map((d: any) => d.path);
     expect(paths).toEqual(

@@ -1,14 +1,24 @@
 import { join } from "node:path";
+import { generateApiKey } from "@second-layer/api/auth/api-keys";
+import { freePort } from "@second-layer/shared/db/local-postgres";
 import type { Subprocess } from "bun";
+import { type BenchCluster, startBenchCluster } from "./bench-postgres.ts";
 import type { LoadResult, LoadSpec } from "./load-generator.ts";
+import { onInterrupt } from "./on-interrupt.ts";
+import type { BenchResult } from "./run.ts";
 
 // Servers run as subprocesses for the HTTP benchmarks, and the separate load generator that measures
 // them (bench/load-generator.ts).
 
 const LOAD_GENERATOR = join(import.meta.dir, "load-generator.ts");
+const API_MAIN = join(import.meta.dir, "../packages/api/src/main.ts");
+const HELLO_SERVER = join(import.meta.dir, "hello-server.ts");
+const HOST = "127.0.0.1";
+/** Uncounted seconds of load before each measured run: JIT, caches and connection pools warm up. */
+const WARMUP_SECONDS = 2;
 
 /** A server subprocess whose output is read as it comes (a full pipe would stall it); the tail is kept for errors. */
-export class Service {
+class Service {
   readonly tail: string[] = [];
   constructor(
     readonly name: string,
@@ -40,7 +50,7 @@ export class Service {
   }
 }
 
-export function startService(name: string, script: string, env: Record<string, string>): Service {
+function startService(name: string, script: string, env: Record<string, string>): Service {
   return new Service(
     name,
     Bun.spawn(["bun", script], { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" }),
@@ -48,7 +58,7 @@ export function startService(name: string, script: string, env: Record<string, s
 }
 
 /** One measured target, loaded from a separate process; every answer must be a 200. */
-export async function generateLoad(spec: LoadSpec, running: Set<Subprocess>): Promise<LoadResult> {
+async function generateLoad(spec: LoadSpec, running: Set<Subprocess>): Promise<LoadResult> {
   const proc = Bun.spawn(["bun", LOAD_GENERATOR], {
     stdin: new Blob([JSON.stringify(spec)]),
     stdout: "pipe",
@@ -72,4 +82,90 @@ export async function generateLoad(spec: LoadSpec, running: Set<Subprocess>): Pr
   } finally {
     running.delete(proc);
   }
+}
+
+/** The API and the Hono hello-world beside it, on 127.0.0.1, each loaded the same way by `load`. */
+export interface ApiUnderLoad {
+  /** The API's base URL. */
+  url: string;
+  /** The database `prepare` made, which the API serves. */
+  databaseUrl: string;
+  port: number;
+  helloPort: number;
+  /** The bootstrap key, as the header that authenticates with it. */
+  auth: Record<string, string>;
+  /** Loads `paths` on `port` with the run's connections (or `connections`), warm-up and seconds. */
+  load(port: number, paths: string[], headers?: Record<string, string>, connections?: number): Promise<LoadResult>;
+}
+
+/**
+ * A throwaway cluster; the API (packages/api/src/main.ts as an operator runs it, LOG_LEVEL=info) over
+ * the database `prepare` makes there, with a bare Hono hello-world beside it; then `measure`. Everything
+ * is killed afterwards or on Ctrl-C: the database is about to be deleted, and a graceful shutdown would
+ * only wait on dead connections. API_RATE_LIMIT=0: one key sending thousands of requests a second
+ * would otherwise be refused after its 600th, and 429s are not what is measured.
+ */
+export async function withApiUnderLoad<T>(
+  settings: { connections: number; seconds: number },
+  prepare: (cluster: BenchCluster) => Promise<string>,
+  measure: (api: ApiUnderLoad) => Promise<T>,
+): Promise<T> {
+  const cluster = await startBenchCluster();
+  const services: Service[] = [];
+  const loaders = new Set<Subprocess>();
+  const cleanup = () => {
+    for (const proc of loaders) proc.kill("SIGKILL");
+    for (const s of services) s.proc.kill("SIGKILL");
+    cluster.remove();
+  };
+  const uninstall = onInterrupt(cleanup);
+  try {
+    const databaseUrl = await prepare(cluster);
+    const key = generateApiKey();
+    const [port, helloPort] = [await freePort(), await freePort()];
+    const api = startService("api", API_MAIN, {
+      DATABASE_URL: databaseUrl,
+      HOST,
+      PORT: String(port),
+      STACKS_NETWORK: "mainnet",
+      LOG_LEVEL: "info",
+      API_BOOTSTRAP_KEY: key,
+      API_RATE_LIMIT: "0",
+      SECRETS_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"),
+    });
+    services.push(api);
+    const hello = startService("hello-world", HELLO_SERVER, { PORT: String(helloPort) });
+    services.push(hello);
+    const url = `http://${HOST}:${port}`;
+    await api.ready(`${url}/health`);
+    await hello.ready(`http://${HOST}:${helloPort}/`);
+    return await measure({
+      url,
+      databaseUrl,
+      port,
+      helloPort,
+      auth: { authorization: `Bearer ${key}` },
+      load: (target, paths, headers = {}, connections = settings.connections) =>
+        generateLoad(
+          {
+            host: HOST,
+            port: target,
+            paths,
+            headers,
+            connections,
+            warmupSeconds: WARMUP_SECONDS,
+            seconds: settings.seconds,
+          },
+          loaders,
+        ),
+    });
+  } finally {
+    uninstall();
+    cleanup();
+  }
+}
+
+/** A figure beside the same figure of the baseline, with their ratio. */
+export function versusBaseline(name: string, value: number, baseline: number, unit: string): BenchResult {
+  return { name, value, unit, baseline, ratio: value / baseline };
 }

@@ -96,3 +96,24 @@ export async function postTransferBlock(
   if (res.status !== 200 || answer.ok !== true) throw new Error(`${label}: ${res.status} ${JSON.stringify(answer)}`);
   return body;
 }
+
+/**
+ * Posts blocks `<branch><h>` for heights from..to, the first on the block labelled `parent` and each
+ * next one on the one before, with `eventsAt(h)`'s transfers; returns their bodies, oldest first.
+ */
+export async function postTransferChain(
+  indexerUrl: string,
+  branch: string,
+  from: number,
+  to: number,
+  parent: string,
+  eventsAt: (height: number) => TestTransfer[] = someTransfers,
+) {
+  const bodies = [];
+  for (let h = from; h <= to; h++) {
+    bodies.push(
+      await postTransferBlock(indexerUrl, `${branch}${h}`, h, h === from ? parent : `${branch}${h - 1}`, eventsAt(h)),
+    );
+  }
+  return bodies;
+}

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { replayEventLog } from "@second-layer/shared/replay-event-log";
+import { viewSchemaName } from "@second-layer/shared/views/ddl";
 import { type ApiClient, startTestApi } from "../../../test/support/api.ts";
 import { createTestDatabase, type TestDatabase } from "../../../test/support/database.ts";
 import { blocksOf, canonicalChain, fixture } from "../../../test/support/fixtures.ts";
@@ -258,29 +259,7 @@ describe("deploy and read views", () => {
   });
 
   test("invalid definitions: 400 with the path of each problem", async () => {
-    const res = await alice.post("/api/views", {
-      name: "Bad Name",
-      tables: {
-        t: { columns: { n: { type: "uint" }, who: { type: "principal" } } },
-      },
-      handlers: [
-        {
-          on: { type: "stx_transfer" },
-          do: [
-            { insert: "nope", values: { n: 1 } },
-            { insert: "t", values: { n: "$.event.sender", who: "$.event.recipient", extra: 1 } },
-            { upsert: "t", key: { who: "$.event.sender" }, add: { n: "$.event.amount" } },
-          ],
-        },
-        { on: { type: "block" }, do: [{ insert: "t", values: { n: "$.event.amount", who: "$.block.hash" } }] },
-      ],
-    });
-    expect(res.status).toBe(400);
-    expect(res.json.error.code).toBe("VALIDATION_FAILED");
-    // The name is checked first (by the schema); the rest once the shape is right.
-    expect(res.json.error.details.map((d: any) => d.path)).toEqual(["name"]);
-    const deepRes = await alice.post("/api/views", {
-      name: "bad",
+    const broken = {
       tables: { t: { columns: { n: { type: "uint" }, who: { type: "principal" } } } },
       handlers: [
         {
@@ -293,7 +272,13 @@ describe("deploy and read views", () => {
         },
         { on: { type: "block" }, do: [{ insert: "t", values: { n: "$.event.amount", who: "$.block.hash" } }] },
       ],
-    });
+    };
+    const res = await alice.post("/api/views", { name: "Bad Name", ...broken });
+    expect(res.status).toBe(400);
+    expect(res.json.error.code).toBe("VALIDATION_FAILED");
+    // The name is checked first (by the schema); the rest once the shape is right.
+    expect(res.json.error.details.map((d: any) => d.path)).toEqual(["name"]);
+    const deepRes = await alice.post("/api/views", { name: "bad", ...broken });
     expect(deepRes.status).toBe(400);
     const paths = deepRes.json.error.details.map((d: any) => d.path);
     expect(paths).toEqual(
@@ -330,7 +315,7 @@ describe("deploy and read views", () => {
 
   test("another account's view answers 404 like an unknown one, and no path reaches a schema", async () => {
     const aliceView = await alice.get("/api/views/tokens");
-    const schema = `view_${aliceView.json.id.replaceAll("-", "").slice(0, 24)}`;
+    const schema = viewSchemaName(aliceView.json.id);
     for (const name of ["tokens", "unknown", schema]) {
       for (const [method, path, body] of [
         ["GET", `/api/views/${name}`],
@@ -513,7 +498,7 @@ describe("pagination", () => {
 
   test("stable while rows are written: a row written before the cursor shifts nothing after it", async () => {
     const view = await alice.get("/api/views/tokens");
-    const schema = `view_${view.json.id.replaceAll("-", "").slice(0, 24)}`;
+    const schema = viewSchemaName(view.json.id);
     const path = "/api/views/tokens/balances?_sort=balance&_order=desc&_limit=5";
     const first = await alice.get(path);
     expect(first.json.rows).toHaveLength(5);
@@ -633,7 +618,7 @@ describe("changing views", () => {
     expect((await alice.delete("/api/views/broken")).status).toBe(204);
     expect((await alice.get("/api/views/broken")).status).toBe(404);
     const [schema] =
-      await db.sql`select count(*)::int as n from pg_namespace where nspname = ${`view_${stopped.id.replaceAll("-", "").slice(0, 24)}`}`;
+      await db.sql`select count(*)::int as n from pg_namespace where nspname = ${viewSchemaName(stopped.id)}`;
     expect(schema?.n).toBe(0);
     expect((await alice.get("/status")).json.views).toEqual({ active: 1, error: 0 });
   });
@@ -642,7 +627,7 @@ describe("changing views", () => {
     const api = await startTestApi(db, { VIEW_QUERY_TIMEOUT_MS: "200" });
     const client = api.client(alice.key);
     const view = await client.get("/api/views/tokens");
-    const schema = `view_${view.json.id.replaceAll("-", "").slice(0, 24)}`;
+    const schema = viewSchemaName(view.json.id);
     // A lock held elsewhere keeps the query waiting; waiting counts against the statement timeout.
     let release = () => {};
     const held = new Promise<void>((r) => {

@@ -6,6 +6,7 @@ import { blocksOf, canonicalChain, fixture, fixtureNetwork } from "../../../test
 import { postJson, startTestIndexer } from "../../../test/support/indexer.ts";
 import { WebhookReceiver } from "../../../test/support/webhook-receiver.ts";
 import { collect, SecondLayer, SecondLayerError } from "../src/index.ts";
+import { errorOf } from "./error-of.ts";
 
 // The SDK against a real API over the reorg recording (blocks, a reorg, the chain log) and the
 // fuzzed Nakamoto recording (transactions, the mempool). Every answer is compared with what the API
@@ -20,16 +21,6 @@ let apiUrl: string;
 let fuzzed: { sl: SecondLayer; raw: ApiClient };
 /** A webhook URL the API accepts (127.0.0.1 is allowed in tests); nothing is delivered here. */
 let hookUrl: string;
-
-async function errorOf(promise: Promise<unknown>): Promise<SecondLayerError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(SecondLayerError);
-    return err as SecondLayerError;
-  }
-  throw new Error("expected a SecondLayerError");
-}
 
 beforeAll(async () => {
   const db = await createTestDatabase();

@@ -5,7 +5,8 @@ import { createTestDatabase } from "../../../test/support/database.ts";
 import { blocksOf, canonicalChain, fixture } from "../../../test/support/fixtures.ts";
 import { startTestIndexer } from "../../../test/support/indexer.ts";
 import { startTestViewProcessor } from "../../../test/support/views.ts";
-import { collect, defineView, SecondLayer, SecondLayerError, viewQueryParams } from "../src/index.ts";
+import { collect, defineView, SecondLayer, viewQueryParams } from "../src/index.ts";
+import { errorOf } from "./error-of.ts";
 
 // The views resource against a real API, view processor and indexer over the reorg recording: the
 // view built from its canonical chain is read through the SDK and compared with the recording and
@@ -62,16 +63,6 @@ const transfers = canonicalChain(blocksOf(fixture("mainnet-reorg-scenario2.tsv")
 
 let sl: SecondLayer;
 let raw: ApiClient;
-
-async function errorOf(promise: Promise<unknown>): Promise<SecondLayerError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(SecondLayerError);
-    return err as SecondLayerError;
-  }
-  throw new Error("expected a SecondLayerError");
-}
 
 async function caughtUp(name: string) {
   const deadline = Date.now() + 30_000;

@@ -6,7 +6,7 @@ import { createTestDatabase } from "../../../test/support/database.ts";
 import { startTestIndexer } from "../../../test/support/indexer.ts";
 import { spawnViewProcessor } from "../../../test/support/service-process.ts";
 import { eventually } from "../../../test/support/stream-scenario.ts";
-import { postTransferBlock } from "../../../test/support/transfer-blocks.ts";
+import { postTransferChain } from "../../../test/support/transfer-blocks.ts";
 import { expectedLedger, ledgerView, viewCaughtUp, viewTables } from "../../../test/support/views.ts";
 import { createAccount } from "../../../test/support/worker.ts";
 
@@ -27,10 +27,7 @@ describe("view processor killed mid catch-up", () => {
     const db = await createTestDatabase();
     const account = await createAccount(db.sql);
     const indexer = await startTestIndexer(db);
-    const chain: unknown[] = [];
-    for (let h = 1; h <= BLOCKS; h++) {
-      chain.push(await postTransferBlock(indexer.url, `a${h}`, h, h === 1 ? "genesis" : `a${h - 1}`));
-    }
+    const chain = await postTransferChain(indexer.url, "a", 1, BLOCKS, "genesis");
     const head = await chainLogHead(db.sql, "mainnet");
     expect(head).toBe(BLOCKS);
 

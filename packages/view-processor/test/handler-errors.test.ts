@@ -3,7 +3,7 @@ import type { Db } from "@second-layer/shared/db/connect";
 import { deployView, getView, updateView } from "@second-layer/shared/views/store";
 import { createTestDatabase } from "../../../test/support/database.ts";
 import { startTestIndexer } from "../../../test/support/indexer.ts";
-import { postTransferBlock, TEST_ACCOUNTS, type TestTransfer } from "../../../test/support/transfer-blocks.ts";
+import { postTransferChain, TEST_ACCOUNTS, type TestTransfer } from "../../../test/support/transfer-blocks.ts";
 import {
   expectedLedger,
   ledgerView,
@@ -85,9 +85,8 @@ async function setup() {
   await startTestViewProcessor(db);
   const chain: unknown[] = [];
   const post = async (from: number, to: number) => {
-    for (let h = from; h <= to; h++) {
-      chain.push(await postTransferBlock(indexer.url, `a${h}`, h, h === 1 ? "genesis" : `a${h - 1}`, EVENTS[h] ?? []));
-    }
+    const parent = from === 1 ? "genesis" : `a${from - 1}`;
+    chain.push(...(await postTransferChain(indexer.url, "a", from, to, parent, (h) => EVENTS[h] ?? [])));
   };
   return { db, account, chain, post };
 }

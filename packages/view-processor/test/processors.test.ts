@@ -4,7 +4,7 @@ import { createTestDatabase } from "../../../test/support/database.ts";
 import { startTestIndexer } from "../../../test/support/indexer.ts";
 import { sample } from "../../../test/support/prometheus.ts";
 import { spawnViewProcessor } from "../../../test/support/service-process.ts";
-import { postTransferBlock } from "../../../test/support/transfer-blocks.ts";
+import { postTransferChain } from "../../../test/support/transfer-blocks.ts";
 import { expectedLedger, ledgerView, viewCaughtUp, viewTables } from "../../../test/support/views.ts";
 import { createAccount } from "../../../test/support/worker.ts";
 
@@ -33,10 +33,7 @@ describe("several view processors", () => {
     const db = await createTestDatabase();
     const account = await createAccount(db.sql);
     const indexer = await startTestIndexer(db);
-    const chain: unknown[] = [];
-    for (let h = 1; h <= BLOCKS; h++) {
-      chain.push(await postTransferBlock(indexer.url, `a${h}`, h, h === 1 ? "genesis" : `a${h - 1}`));
-    }
+    const chain = await postTransferChain(indexer.url, "a", 1, BLOCKS, "genesis");
     const processors = [
       await spawnViewProcessor(db.url, { VIEW_BATCH_SIZE: "1" }),
       await spawnViewProcessor(db.url, { VIEW_BATCH_SIZE: "1" }),

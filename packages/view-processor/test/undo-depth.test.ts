@@ -3,7 +3,7 @@ import type { Db } from "@second-layer/shared/db/connect";
 import { deployView, getView, reindexView } from "@second-layer/shared/views/store";
 import { createTestDatabase } from "../../../test/support/database.ts";
 import { startTestIndexer } from "../../../test/support/indexer.ts";
-import { postTransferBlock } from "../../../test/support/transfer-blocks.ts";
+import { postTransferChain } from "../../../test/support/transfer-blocks.ts";
 import {
   expectedLedger,
   ledgerView,
@@ -25,14 +25,8 @@ async function setup(env: Record<string, string> = {}) {
   const account = await createAccount(db.sql);
   const indexer = await startTestIndexer(db);
   const settings = { VIEW_UNDO_DEPTH: String(DEPTH), ...env };
-  /** Posts blocks `<branch><h>` for heights from..to on `parent`, returning their bodies. */
-  const extend = async (branch: string, from: number, to: number, parent: string) => {
-    const bodies: unknown[] = [];
-    for (let h = from; h <= to; h++) {
-      bodies.push(await postTransferBlock(indexer.url, `${branch}${h}`, h, h === from ? parent : `${branch}${h - 1}`));
-    }
-    return bodies;
-  };
+  const extend = (branch: string, from: number, to: number, parent: string) =>
+    postTransferChain(indexer.url, branch, from, to, parent);
   return { db, account, indexer, settings, extend };
 }
 

@@ -1,6 +1,5 @@
-// The package itself, not Bun's built-in "undici" stand-in, which would ignore the guarded dispatcher.
-
 import { sign } from "@second-layer/sdk/webhooks";
+// The package itself, not Bun's built-in "undici" stand-in, which would ignore the guarded dispatcher.
 import { type Dispatcher, request } from "undici/index.js";
 
 export interface WebhookRequest {

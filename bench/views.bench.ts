@@ -102,7 +102,13 @@ function expectedOf(bodies: NewBlockPayload[]): Expected {
   return { events, balances };
 }
 
-async function spawnViewProcessor(databaseUrl: string): Promise<{ kill(): Promise<void> }> {
+interface ViewProcessorProcess {
+  kill(): Promise<void>;
+  /** Throws when the process has exited (a crash during catch-up would otherwise be waited on forever). */
+  check(): void;
+}
+
+async function spawnViewProcessor(databaseUrl: string): Promise<ViewProcessorProcess> {
   const port = await freePort();
   const proc: Subprocess<"ignore", "pipe", "inherit"> = Bun.spawn(["bun", MAIN], {
     env: {
@@ -131,11 +137,18 @@ async function spawnViewProcessor(databaseUrl: string): Promise<{ kill(): Promis
     await kill();
     throw err;
   }
-  return { kill };
+  const check = () => {
+    if (proc.exitCode !== null) throw new Error(`the view processor exited with code ${proc.exitCode}`);
+  };
+  return { kill, check };
 }
 
 /** Deploys the view and waits until its cursor is the log's head; seconds from deploy to caught up. */
-async function catchUp(db: Db, account: string): Promise<{ seconds: number; schema: string }> {
+async function catchUp(
+  db: Db,
+  account: string,
+  processor: ViewProcessorProcess,
+): Promise<{ seconds: number; schema: string }> {
   const head = await chainLogHead(db.sql, NETWORK);
   const view = await deployView(db.sql, account, VIEW, NETWORK);
   const started = performance.now();
@@ -144,6 +157,7 @@ async function catchUp(db: Db, account: string): Promise<{ seconds: number; sche
       select last_seq, status, status_reason from views where id = ${view.id}`;
     if (row?.status !== "active") throw new Error(`the view stopped: ${row?.status_reason}`);
     if (Number(row.last_seq) === head) break;
+    processor.check();
     await Bun.sleep(5);
   }
   return { seconds: (performance.now() - started) / 1000, schema: view.schemaName };
@@ -211,7 +225,7 @@ export async function run(): Promise<BenchResult[]> {
   const bodies = [...generateChain(blocks, await signTransactionPool(400))];
   const expected = expectedOf(bodies);
   const cluster = await startBenchCluster();
-  let processor: { kill(): Promise<void> } | null = null;
+  let processor: ViewProcessorProcess | null = null;
   const uninstall = onInterrupt(() => cluster.remove());
   try {
     const url = await cluster.createDatabase("bench_views");
@@ -224,9 +238,10 @@ export async function run(): Promise<BenchResult[]> {
         if (!outcome.ok) throw new Error(`ingest failed: ${JSON.stringify(outcome.error)}`);
       }
       const [account] = await db.sql<{ id: string }[]>`insert into accounts (name) values ('bench') returning id`;
-      processor = await spawnViewProcessor(url);
+      const running = await spawnViewProcessor(url);
+      processor = running;
       await settle(url);
-      const view = await catchUp(db, account?.id as string);
+      const view = await catchUp(db, account?.id as string, running);
       await processor.kill();
       processor = null;
       await checkView(db, view.schema, expected);

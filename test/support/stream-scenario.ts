@@ -147,3 +147,20 @@ export async function recordedDelivered(sql: TestDatabase["sql"], streamId: stri
     return row?.n === n;
   });
 }
+
+/**
+ * A stream's delivery log (the API's SSE events, through the SDK or `sl streams logs`) as it covers
+ * blocks `heights`, one delivery each: every delivery announced, then attempted, the attempts in
+ * block order. The matcher may queue the next block before the previous POST is done, so the two
+ * kinds of events may interleave either way.
+ */
+export function expectLogOfBlocks(events: { type: string; data: { blockHeight: number } }[], heights: number[]): void {
+  const order = events.map((e) => `${e.type}@${e.data.blockHeight}`);
+  expect(order.toSorted()).toEqual(
+    [...heights.map((h) => `delivery.attempt@${h}`), ...heights.map((h) => `delivery.queued@${h}`)].toSorted(),
+  );
+  for (const h of heights) {
+    expect(order.indexOf(`delivery.queued@${h}`)).toBeLessThan(order.indexOf(`delivery.attempt@${h}`));
+  }
+  expect(events.filter((e) => e.type === "delivery.attempt").map((e) => e.data.blockHeight)).toEqual(heights);
+}

@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { startTestApi } from "../../../test/support/api.ts";
-import { recordedDelivered, stopScenarioWorkers, streamScenario } from "../../../test/support/stream-scenario.ts";
+import {
+  expectLogOfBlocks,
+  recordedDelivered,
+  stopScenarioWorkers,
+  streamScenario,
+} from "../../../test/support/stream-scenario.ts";
 import { hashOf } from "../../../test/support/synthetic-blocks.ts";
 import { TcpProxy } from "../../../test/support/tcp-proxy.ts";
 import {
@@ -104,12 +109,7 @@ describe("streams.logs", () => {
     const it = sl.streams.logs(stream.id)[Symbol.asyncIterator]();
     await s.extend("a", 1, 2, "g");
     const first = await take(it, 4);
-    expect(first.map((e) => e.type)).toEqual([
-      "delivery.queued",
-      "delivery.attempt",
-      "delivery.queued",
-      "delivery.attempt",
-    ]);
+    expectLogOfBlocks(first, [1, 2]);
 
     proxy.dropAll();
     await s.extend("a", 3, 4, "a2");
